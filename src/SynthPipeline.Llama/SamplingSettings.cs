@@ -1,0 +1,50 @@
+namespace SynthPipeline.Llama;
+
+/// <summary>
+/// How the next token is chosen. Temperature 0 is greedy. Validated once by <see cref="Validate"/>; the sampler
+/// chain is built from a validated instance only.
+/// </summary>
+public sealed record SamplingSettings
+{
+    public const uint RandomSeed = 0xFFFFFFFF;
+
+    public float Temperature { get; init; } = 0.8f;
+    public int TopK { get; init; } = 40;
+    public float TopP { get; init; } = 0.95f;
+    public float MinP { get; init; } = 0.05f;
+    public float RepeatPenalty { get; init; } = 1.0f;
+    public int PenaltyLastN { get; init; } = 64;
+    public float PresencePenalty { get; init; }
+    public float FrequencyPenalty { get; init; }
+
+    /// <summary>Seed of the random sampler; <see cref="RandomSeed"/> draws one.</summary>
+    public uint Seed { get; init; } = RandomSeed;
+
+    /// <summary>A GBNF grammar that constrains output, or null.</summary>
+    public string? Grammar { get; init; }
+
+    public string GrammarRoot { get; init; } = "root";
+
+    public static SamplingSettings Greedy { get; } = new() { Temperature = 0 };
+
+    public bool IsGreedy => Temperature <= 0;
+
+    /// <exception cref="ArgumentException">A value is out of range; the message names it.</exception>
+    public SamplingSettings Validate()
+    {
+        static void Check(bool ok, string what)
+        {
+            if (!ok) throw new ArgumentException($"invalid sampling setting: {what}");
+        }
+        Check(float.IsFinite(Temperature) && Temperature >= 0, $"Temperature={Temperature} must be >= 0");
+        Check(TopK >= 0, $"TopK={TopK} must be >= 0 (0 disables)");
+        Check(TopP is > 0 and <= 1, $"TopP={TopP} must be in (0, 1]");
+        Check(MinP is >= 0 and < 1, $"MinP={MinP} must be in [0, 1)");
+        Check(float.IsFinite(RepeatPenalty) && RepeatPenalty > 0, $"RepeatPenalty={RepeatPenalty} must be > 0 (1 disables)");
+        Check(PenaltyLastN >= -1, $"PenaltyLastN={PenaltyLastN} must be >= -1");
+        Check(float.IsFinite(PresencePenalty), $"PresencePenalty={PresencePenalty} must be finite");
+        Check(float.IsFinite(FrequencyPenalty), $"FrequencyPenalty={FrequencyPenalty} must be finite");
+        Check(Grammar is null || Grammar.Length > 0, "Grammar must be null or non-empty");
+        return this;
+    }
+}

@@ -1,0 +1,43 @@
+using System.Globalization;
+using Microsoft.Extensions.AI;
+
+namespace SynthPipeline.Llama.Teacher;
+
+/// <summary>
+/// Maps <see cref="ChatOptions"/> onto llama.cpp sampling. Beyond the standard properties it reads
+/// <c>AdditionalProperties</c>: <c>grammar</c> (GBNF), <c>min_p</c>, <c>repeat_penalty</c>.
+/// A JSON response format selects <see cref="JsonGrammars.BoundedObject"/>.
+/// </summary>
+public static class ChatOptionsMapper
+{
+    public const string GrammarKey = "grammar";
+    public const string MinPKey = "min_p";
+    public const string RepeatPenaltyKey = "repeat_penalty";
+
+    public static SamplingSettings ToSampling(ChatOptions? options, SamplingSettings defaults)
+    {
+        ArgumentNullException.ThrowIfNull(defaults);
+        if (options is null) return defaults.Validate();
+        var grammar = Get<string>(options, GrammarKey);
+        if (grammar is null && options.ResponseFormat is ChatResponseFormatJson) grammar = JsonGrammars.BoundedObject;
+        return (defaults with
+        {
+            Temperature = options.Temperature ?? defaults.Temperature,
+            TopP = options.TopP ?? defaults.TopP,
+            TopK = options.TopK ?? defaults.TopK,
+            Seed = options.Seed is { } seed ? unchecked((uint)seed) : defaults.Seed,
+            PresencePenalty = options.PresencePenalty ?? defaults.PresencePenalty,
+            FrequencyPenalty = options.FrequencyPenalty ?? defaults.FrequencyPenalty,
+            MinP = Get<float?>(options, MinPKey) ?? defaults.MinP,
+            RepeatPenalty = Get<float?>(options, RepeatPenaltyKey) ?? defaults.RepeatPenalty,
+            Grammar = grammar ?? defaults.Grammar,
+        }).Validate();
+    }
+
+    private static T? Get<T>(ChatOptions options, string key)
+    {
+        if (options.AdditionalProperties is null || !options.AdditionalProperties.TryGetValue(key, out var value) || value is null) return default;
+        var target = Nullable.GetUnderlyingType(typeof(T)) ?? typeof(T);
+        return value is T typed ? typed : (T)Convert.ChangeType(value, target, CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,44 @@
+namespace SynthPipeline.Llama.Teacher;
+
+/// <summary>Why a generation ended.</summary>
+public enum GenerationFinish
+{
+    /// <summary>The model emitted an end-of-generation token.</summary>
+    EndOfTurn,
+    /// <summary>A stop sequence was produced (and not emitted).</summary>
+    StopSequence,
+    /// <summary>The token limit or the context's end was reached.</summary>
+    Length,
+}
+
+/// <summary>One generation: prompt tokens, sampling, token limit and stop sequences.</summary>
+public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, SamplingSettings Sampling, int MaxTokens, IReadOnlyList<string> StopSequences);
+
+/// <summary>What a generation produced, with timings measured by the caller's <see cref="TimeProvider"/>.</summary>
+public sealed record GenerationResult(
+    string Text,
+    IReadOnlyList<int> Tokens,
+    GenerationFinish Finish,
+    int PromptTokens,
+    TimeSpan TimeToFirstToken,
+    TimeSpan Elapsed)
+{
+    /// <summary>Generated tokens per second after the first token (the decode rate).</summary>
+    public double DecodeTokensPerSecond =>
+        Tokens.Count > 1 && Elapsed > TimeToFirstToken ? (Tokens.Count - 1) / (Elapsed - TimeToFirstToken).TotalSeconds : 0;
+}
+
+/// <summary>A prompt longer than the context can hold.</summary>
+public sealed class PromptTooLongException : ArgumentException
+{
+    public PromptTooLongException(int promptTokens, int contextSize)
+        : base($"the prompt has {promptTokens} tokens but the context holds {contextSize} (Teacher:ContextSize); shorten the prompt or raise the context")
+    {
+        PromptTokens = promptTokens;
+        ContextSize = contextSize;
+    }
+
+    public int PromptTokens { get; }
+
+    public int ContextSize { get; }
+}

@@ -1,0 +1,162 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace SynthPipeline.Llama.Teacher;
+
+/// <summary>
+/// The in-process teacher: an <see cref="IChatClient"/> over a local GGUF model. Requests run one at a time on a
+/// private context (callers queue); generation happens on a worker thread so callers never block on native code.
+/// </summary>
+public sealed partial class LlamaChatClient : IChatClient
+{
+    private readonly LlamaModel _model;
+    private readonly LlamaChatClientOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly SequentialGenerator _generator;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ChatClientMetadata _metadata;
+    private bool _disposed;
+
+    public LlamaChatClient(LlamaModel model, LlamaChatClientOptions? options = null, ILogger<LlamaChatClient>? logger = null, TimeProvider? timeProvider = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _options = options ?? new LlamaChatClientOptions();
+        _options.DefaultSampling.Validate();
+        _logger = logger ?? NullLogger<LlamaChatClient>.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        _generator = new SequentialGenerator(LlamaContext.Create(model, _options.Context), _time);
+        var modelId = _options.ModelId ?? Path.GetFileNameWithoutExtension(model.Path);
+        _metadata = new ChatClientMetadata("llama.cpp", new Uri("file://" + model.Path), modelId);
+    }
+
+    public LlamaModel Model => _model;
+
+    /// <summary>The formatted prompt for <paramref name="messages"/>: the chat template applied, ending with the assistant prompt.</summary>
+    public string FormatPrompt(IEnumerable<ChatMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var turns = messages.Select(m => new TemplateMessage(m.Role.Value, m.Text)).ToList();
+        return ChatTemplate.Apply(_options.ChatTemplate ?? _model.ChatTemplate, turns, addAssistantPrompt: true);
+    }
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var result = await RunAsync(messages, options, onText: null, cancellationToken).ConfigureAwait(false);
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text))
+        {
+            FinishReason = MapFinish(result.Finish),
+            Usage = Usage(result),
+            ModelId = _metadata.DefaultModelId,
+            CreatedAt = _time.GetUtcNow(),
+        };
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // The worker never waits for the reader; a reader that stops early cancels the generation through `linked`.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var run = Task.Run(async () =>
+        {
+            try
+            {
+                return await RunAsync(messages, options, s => channel.Writer.TryWrite(s), linked.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                channel.Writer.TryComplete();
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            await foreach (var piece in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                // ReadAllAsync only observes the token while it waits; buffered pieces must not outrun a cancel.
+                cancellationToken.ThrowIfCancellationRequested();
+                yield return new ChatResponseUpdate(ChatRole.Assistant, piece) { ModelId = _metadata.DefaultModelId };
+            }
+
+            var result = await run.ConfigureAwait(false);
+            yield return new ChatResponseUpdate
+            {
+                Role = ChatRole.Assistant,
+                FinishReason = MapFinish(result.Finish),
+                ModelId = _metadata.DefaultModelId,
+                Contents = [new UsageContent(Usage(result))],
+            };
+        }
+        finally
+        {
+            if (!run.IsCompleted)
+            {
+                await linked.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await run.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // expected: the reader left early
+                }
+            }
+        }
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null) return null;
+        if (serviceType == typeof(ChatClientMetadata)) return _metadata;
+        if (serviceType == typeof(LlamaModel)) return _model;
+        return serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _generator.Context.Dispose();
+        _generator.Dispose();
+        _gate.Dispose();
+    }
+
+    private async Task<GenerationResult> RunAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, Action<string>? onText, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var sampling = ChatOptionsMapper.ToSampling(options, _options.DefaultSampling);
+        var prompt = FormatPrompt(messages);
+        var tokens = _model.Vocab.Tokenize(prompt, addSpecial: _model.Vocab.AddsBos, parseSpecial: true);
+        var request = new GenerationRequest(tokens, sampling, options?.MaxOutputTokens ?? _options.DefaultMaxOutputTokens,
+            options?.StopSequences?.ToList() ?? []);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = await Task.Run(() => _generator.Generate(request, onText, cancellationToken), cancellationToken).ConfigureAwait(false);
+            LogGenerated(_logger, result.PromptTokens, result.Tokens.Count, result.TimeToFirstToken.TotalMilliseconds, result.DecodeTokensPerSecond, result.Finish);
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private static UsageDetails Usage(GenerationResult r) => new()
+    {
+        InputTokenCount = r.PromptTokens,
+        OutputTokenCount = r.Tokens.Count,
+        TotalTokenCount = r.PromptTokens + r.Tokens.Count,
+    };
+
+    private static ChatFinishReason MapFinish(GenerationFinish finish) => finish == GenerationFinish.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Debug,
+        Message = "teacher generated {Completion} tokens for a {Prompt}-token prompt: first token after {TtftMs:F1} ms, {TokensPerSecond:F1} tokens/s, finish {Finish}")]
+    private static partial void LogGenerated(ILogger logger, int prompt, int completion, double ttftMs, double tokensPerSecond, GenerationFinish finish);
+}

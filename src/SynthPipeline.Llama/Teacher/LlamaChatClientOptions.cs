@@ -1,0 +1,18 @@
+namespace SynthPipeline.Llama.Teacher;
+
+/// <summary>Settings of <see cref="LlamaChatClient"/> that do not change per request.</summary>
+public sealed record LlamaChatClientOptions
+{
+    public LlamaContextOptions Context { get; init; } = new();
+
+    /// <summary>Sampling used where a request's <c>ChatOptions</c> say nothing.</summary>
+    public SamplingSettings DefaultSampling { get; init; } = new();
+
+    public int DefaultMaxOutputTokens { get; init; } = 512;
+
+    /// <summary>A llama.cpp built-in template name overriding the model's template; null uses the model's.</summary>
+    public string? ChatTemplate { get; init; }
+
+    /// <summary>Reported as the model id; defaults to the model file name.</summary>
+    public string? ModelId { get; init; }
+}

@@ -1,0 +1,112 @@
+using System.Text;
+using SynthPipeline.Text;
+
+namespace SynthPipeline.Llama.Teacher;
+
+/// <summary>
+/// Generates one sequence at a time on its own context: decode the prompt in batches, then sample, emit and decode
+/// one token per step. Not thread-safe; <see cref="LlamaChatClient"/> serialises callers. The continuous-batching
+/// engine replaces it for throughput.
+/// </summary>
+public sealed class SequentialGenerator : IDisposable
+{
+    private readonly LlamaContext _context;
+    private readonly LlamaBatch _batch;
+    private readonly TimeProvider _time;
+
+    public SequentialGenerator(LlamaContext context, TimeProvider? timeProvider = null)
+    {
+        _context = context ?? throw new ArgumentNullException(nameof(context));
+        _batch = new LlamaBatch(context.BatchSize);
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    public LlamaContext Context => _context;
+
+    /// <summary>Runs one generation. <paramref name="onText"/> receives text as it becomes safe to emit.</summary>
+    /// <exception cref="PromptTooLongException">The prompt does not fit the context.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; takes effect within one decode step.</exception>
+    public GenerationResult Generate(GenerationRequest request, Action<string>? onText, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var model = _context.Model;
+        var prompt = request.PromptTokens;
+        var nCtx = _context.ContextSize;
+        if (prompt.Count == 0) throw new ArgumentException("the prompt is empty", nameof(request));
+        if (prompt.Count >= nCtx) throw new PromptTooLongException(prompt.Count, nCtx);
+
+        var start = _time.GetTimestamp();
+        using var sampler = LlamaSampler.Create(model, request.Sampling);
+        using var abort = _context.AbortOn(cancellationToken);
+        _context.ClearMemory();
+
+        for (var i = 0; i < prompt.Count; i += _batch.Capacity)
+        {
+            _batch.Clear();
+            var n = Math.Min(_batch.Capacity, prompt.Count - i);
+            for (var j = 0; j < n; j++) _batch.Add(prompt[i + j], i + j, 0, wantLogits: i + j == prompt.Count - 1);
+            Check(_context.Decode(_batch), cancellationToken);
+        }
+
+        var decoder = new UTF8Encoding(false).GetDecoder();
+        var stops = new StopSequenceMatcher(request.StopSequences);
+        var text = new StringBuilder();
+        var tokens = new List<int>();
+        var firstToken = TimeSpan.Zero;
+        var position = prompt.Count;
+        var logitsIndex = _batch.Count - 1;
+        var finish = GenerationFinish.Length;
+        var chars = new char[64];
+
+        void Emit(string s)
+        {
+            if (s.Length == 0) return;
+            text.Append(s);
+            onText?.Invoke(s);
+        }
+
+        while (tokens.Count < request.MaxTokens)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var token = sampler.Sample(_context, logitsIndex);
+            if (tokens.Count == 0) firstToken = _time.GetElapsedTime(start);
+            if (model.Vocab.IsEndOfGeneration(token))
+            {
+                finish = GenerationFinish.EndOfTurn;
+                break;
+            }
+            tokens.Add(token);
+            var bytes = model.Vocab.TokenBytes(token);
+            var count = decoder.GetCharCount(bytes, flush: false);
+            if (count > chars.Length) chars = new char[count * 2];
+            var written = decoder.GetChars(bytes, chars, flush: false);
+            Emit(stops.Append(new string(chars, 0, written)));
+            if (stops.Stopped)
+            {
+                finish = GenerationFinish.StopSequence;
+                break;
+            }
+            if (tokens.Count >= request.MaxTokens || position + 1 >= nCtx) break;
+            _batch.Clear();
+            _batch.Add(token, position++, 0, wantLogits: true);
+            Check(_context.Decode(_batch), cancellationToken);
+            logitsIndex = 0;
+        }
+        if (!stops.Stopped) Emit(stops.Flush());
+        return new GenerationResult(text.ToString(), tokens, finish, prompt.Count, firstToken, _time.GetElapsedTime(start));
+    }
+
+    private static void Check(DecodeStatus status, CancellationToken cancellationToken)
+    {
+        if (status == DecodeStatus.Ok) return;
+        cancellationToken.ThrowIfCancellationRequested();
+        throw new LlamaModelException(status switch
+        {
+            DecodeStatus.NoKvSlot => "llama_decode found no KV slot: the context is full (raise Teacher:ContextSize)",
+            DecodeStatus.Aborted => "llama_decode was aborted",
+            _ => $"llama_decode failed ({status})",
+        });
+    }
+
+    public void Dispose() => _batch.Dispose();
+}

@@ -1,1 +1,3 @@
-return 0;
+using SynthPipeline.Cli;
+
+return await SynthApp.RunAsync(args).ConfigureAwait(false);

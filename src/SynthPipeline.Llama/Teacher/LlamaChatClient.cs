@@ -19,6 +19,7 @@ public sealed partial class LlamaChatClient : IChatClient
     private readonly SequentialGenerator _generator;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ChatClientMetadata _metadata;
+    private readonly List<LlamaLoraAdapter> _adapters = [];
     private bool _disposed;
 
     public LlamaChatClient(LlamaModel model, LlamaChatClientOptions? options = null, ILogger<LlamaChatClient>? logger = null, TimeProvider? timeProvider = null)
@@ -28,7 +29,19 @@ public sealed partial class LlamaChatClient : IChatClient
         _options.DefaultSampling.Validate();
         _logger = logger ?? NullLogger<LlamaChatClient>.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        _generator = new SequentialGenerator(LlamaContext.Create(model, _options.Context), _time);
+        var context = LlamaContext.Create(model, _options.Context);
+        try
+        {
+            foreach (var (path, _) in _options.LoraAdapters) _adapters.Add(LlamaLoraAdapter.Load(model, path));
+            if (_adapters.Count > 0) context.SetLoraAdapters(_adapters.Select((a, i) => (a, _options.LoraAdapters[i].Scale)).ToList());
+        }
+        catch
+        {
+            context.Dispose();
+            foreach (var a in _adapters) a.Dispose();
+            throw;
+        }
+        _generator = new SequentialGenerator(context, _time);
         var modelId = _options.ModelId ?? Path.GetFileNameWithoutExtension(model.Path);
         _metadata = new ChatClientMetadata("llama.cpp", new Uri("file://" + model.Path), modelId);
     }
@@ -123,6 +136,7 @@ public sealed partial class LlamaChatClient : IChatClient
         _disposed = true;
         _generator.Context.Dispose();
         _generator.Dispose();
+        foreach (var a in _adapters) a.Dispose();
         _gate.Dispose();
     }
 

@@ -13,6 +13,9 @@ public sealed record LlamaChatClientOptions
     /// <summary>A llama.cpp built-in template name overriding the model's template; null uses the model's.</summary>
     public string? ChatTemplate { get; init; }
 
+    /// <summary>GGUF LoRA adapters applied to every request, with their scales.</summary>
+    public IReadOnlyList<(string Path, float Scale)> LoraAdapters { get; init; } = [];
+
     /// <summary>Reported as the model id; defaults to the model file name.</summary>
     public string? ModelId { get; init; }
 }

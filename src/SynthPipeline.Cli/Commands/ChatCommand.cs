@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.AI;
+using Spectre.Console;
+using SynthPipeline.Cli.Hosting;
+using SynthPipeline.Llama.Teacher;
+
+namespace SynthPipeline.Cli.Commands;
+
+/// <summary><c>synth chat</c>: streams the teacher's answer to one prompt.</summary>
+internal static class ChatCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model", "-m") { Description = "Teacher GGUF (overrides Teacher:ModelPath; default: the demo model)" };
+        var prompt = new Option<string>("--prompt", "-p") { Description = "The user message", Required = true };
+        var system = new Option<string?>("--system") { Description = "An optional system message" };
+        var maxTokens = new Option<int?>("--max-tokens", "-n") { Description = "Maximum tokens to generate (default: Teacher:MaxOutputTokens)" };
+        var temperature = new Option<float?>("--temperature", "-t") { Description = "Sampling temperature; 0 is greedy" };
+        var seed = new Option<long?>("--seed") { Description = "Seed for reproducible sampling" };
+        var json = new Option<bool>("--json") { Description = "Constrain the answer to a JSON object" };
+        var grammar = new Option<FileInfo?>("--grammar-file") { Description = "Constrain the answer with a GBNF grammar file" };
+        var lora = new Option<FileInfo?>("--lora") { Description = "Apply a GGUF LoRA adapter" };
+        var loraScale = new Option<float>("--lora-scale") { Description = "Scale of the LoRA adapter", DefaultValueFactory = _ => 1f };
+        var stats = new Option<bool>("--stats") { Description = "Print prompt/completion tokens, time to first token and tokens/s to stderr" };
+        var command = new Command("chat", "Stream the teacher's answer to a prompt") { model, prompt, system, maxTokens, temperature, seed, json, grammar, lora, loraScale, stats };
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var configuration = AppConfiguration.Build();
+            var teacher = AppConfiguration.Teacher(configuration);
+            if (parse.GetValue(model) is { } m) teacher.ModelPath = m;
+            teacher.Validate();
+            var stderr = ConsoleExtensions.ForStandardError();
+            using var loggers = Logging.Create(configuration);
+            var path = TeacherFactory.ResolveModelPath(teacher, stderr);
+            using var llama = TeacherFactory.LoadModel(teacher, path, loggers, cancellationToken);
+            var adapters = parse.GetValue(lora) is { } l ? new List<(string, float)> { (l.FullName, parse.GetValue(loraScale)) } : null;
+            using var client = TeacherFactory.CreateClient(llama, teacher, loggers, adapters);
+
+            var options = new ChatOptions
+            {
+                MaxOutputTokens = parse.GetValue(maxTokens),
+                Temperature = parse.GetValue(temperature),
+                Seed = parse.GetValue(seed),
+                ResponseFormat = parse.GetValue(json) ? ChatResponseFormat.Json : null,
+            };
+            if (parse.GetValue(grammar) is { } g)
+            {
+                if (!g.Exists) throw new FileNotFoundException($"grammar file '{g.FullName}' (--grammar-file) does not exist", g.FullName);
+                options.AdditionalProperties = new() { [ChatOptionsMapper.GrammarKey] = await File.ReadAllTextAsync(g.FullName, cancellationToken).ConfigureAwait(false) };
+            }
+            var messages = new List<ChatMessage>();
+            if (parse.GetValue(system) is { } s) messages.Add(new ChatMessage(ChatRole.System, s));
+            messages.Add(new ChatMessage(ChatRole.User, parse.GetValue(prompt)!));
+
+            var started = TimeProvider.System.GetTimestamp();
+            TimeSpan? firstToken = null;
+            UsageDetails? usage = null;
+            await foreach (var update in client.GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
+            {
+                if (update.Text.Length > 0)
+                {
+                    firstToken ??= TimeProvider.System.GetElapsedTime(started);
+                    await Console.Out.WriteAsync(update.Text).ConfigureAwait(false);
+                }
+                usage = update.Contents.OfType<UsageContent>().FirstOrDefault()?.Details ?? usage;
+            }
+            await Console.Out.WriteLineAsync().ConfigureAwait(false);
+            if (parse.GetValue(stats) && usage is not null)
+            {
+                var total = TimeProvider.System.GetElapsedTime(started);
+                var ttft = firstToken ?? total;
+                var decodeRate = usage.OutputTokenCount > 1 && total > ttft ? (usage.OutputTokenCount.Value - 1) / (total - ttft).TotalSeconds : 0;
+                await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"prompt_tokens={usage.InputTokenCount} completion_tokens={usage.OutputTokenCount} ttft_ms={ttft.TotalMilliseconds:F1} decode_tokens_per_s={decodeRate:F1} total_ms={total.TotalMilliseconds:F1}")).ConfigureAwait(false);
+            }
+            return 0;
+        });
+        return command;
+    }
+}

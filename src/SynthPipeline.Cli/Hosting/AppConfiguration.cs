@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Configuration;
+using SynthPipeline.Options;
+
+namespace SynthPipeline.Cli.Hosting;
+
+/// <summary>
+/// Configuration layers, later wins: appsettings.json next to the app, appsettings.json in the working directory,
+/// environment variables (<c>Teacher__ModelPath</c>), then command-line flags applied by each command.
+/// </summary>
+internal static class AppConfiguration
+{
+    public static IConfiguration Build()
+    {
+        var builder = new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
+        var local = Path.Combine(Environment.CurrentDirectory, "appsettings.json");
+        if (!string.Equals(Path.GetFullPath(local), Path.Combine(AppContext.BaseDirectory, "appsettings.json"), StringComparison.Ordinal))
+            builder.AddJsonFile(local, optional: true);
+        return builder.AddEnvironmentVariables().Build();
+    }
+
+    /// <summary>Binds the Teacher section; a value of the wrong type is reported with its key.</summary>
+    public static TeacherOptions Teacher(IConfiguration configuration)
+    {
+        var options = new TeacherOptions();
+        try
+        {
+            configuration.GetSection(TeacherOptions.Section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new OptionsValidationError([$"{TeacherOptions.Section}: {e.InnerException?.Message ?? e.Message}"]);
+        }
+        return options;
+    }
+}

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+using SynthPipeline.Llama;
+using SynthPipeline.Llama.Gguf;
+using SynthPipeline.Llama.Native;
+using SynthPipeline.Llama.Teacher;
+using SynthPipeline.Options;
+
+namespace SynthPipeline.Cli.Hosting;
+
+/// <summary>Turns validated <see cref="TeacherOptions"/> into a loaded model and an in-process teacher.</summary>
+internal static class TeacherFactory
+{
+    /// <summary>Where the demo model is written when no teacher is configured.</summary>
+    public static string DemoModelPath => Path.Combine(Environment.CurrentDirectory, "output", "demo", DemoModel.Name + ".gguf");
+
+    /// <summary>The configured model, or the demo model (written on first use) with a plain notice on stderr.</summary>
+    public static string ResolveModelPath(TeacherOptions options, IAnsiConsole stderr)
+    {
+        if (!string.IsNullOrWhiteSpace(options.ModelPath)) return options.ModelPath;
+        var path = DemoModelPath;
+        if (!File.Exists(path)) DemoModel.Write(path);
+        stderr.MarkupLineInterpolated(
+            $"[yellow]No teacher model is configured (Teacher:ModelPath or --model), so the built-in demo model is used: {path}[/]");
+        stderr.MarkupLine("[yellow]The demo model has random weights: its text is noise. Point Teacher:ModelPath at a real GGUF for real data.[/]");
+        return path;
+    }
+
+    public static LlamaModel LoadModel(TeacherOptions options, string path, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        LlamaLibrary.Initialize(options.NativeLibraryPath, loggers.CreateLogger("SynthPipeline.Llama.Native"));
+        return LlamaModel.Load(path, new LlamaModelLoadOptions { GpuLayers = options.GpuLayers }, cancellationToken: cancellationToken);
+    }
+
+    public static LlamaChatClient CreateClient(LlamaModel model, TeacherOptions options, ILoggerFactory loggers,
+        IReadOnlyList<(string Path, float Scale)>? lora = null) =>
+        new(model, new LlamaChatClientOptions
+        {
+            Context = new LlamaContextOptions
+            {
+                ContextSize = options.ContextSize,
+                BatchSize = options.BatchSize,
+                MicroBatchSize = options.BatchSize,
+                Threads = options.Threads,
+            },
+            DefaultSampling = new SamplingSettings { Temperature = (float)options.Temperature, TopP = (float)options.TopP },
+            DefaultMaxOutputTokens = options.MaxOutputTokens,
+            ChatTemplate = string.IsNullOrWhiteSpace(options.ChatTemplate) ? null : options.ChatTemplate,
+            LoraAdapters = lora ?? [],
+        }, loggers.CreateLogger<LlamaChatClient>());
+}

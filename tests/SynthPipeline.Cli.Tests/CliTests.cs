@@ -1,0 +1,125 @@
+namespace SynthPipeline.Cli.Tests;
+
+public sealed class CliTests
+{
+    private static Dictionary<string, string> Env(params (string Key, string Value)[] pairs) => pairs.ToDictionary(p => p.Key, p => p.Value);
+
+    [Fact]
+    public async Task Chat_NoModelConfigured_UsesDemoModelAndSaysItsTextIsNoise()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, null, "chat", "--prompt", "Give three tips for staying healthy.", "-n", "16", "--seed", "1", "--stats");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("built-in demo model", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("noise", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("completion_tokens=16", r.Stderr, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(dir, "output", "demo", "synth-demo.gguf")));
+        Assert.False(string.IsNullOrWhiteSpace(r.Stdout));
+    }
+
+    [Fact]
+    public async Task Chat_SameSeedTwice_PrintsTheSameAnswer()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var a = await SynthProcess.RunAsync(dir, null, "chat", "-p", "hello", "-n", "12", "--seed", "5", "-t", "1");
+        var b = await SynthProcess.RunAsync(dir, null, "chat", "-p", "hello", "-n", "12", "--seed", "5", "-t", "1");
+        Assert.Equal(0, a.ExitCode);
+        Assert.Equal(a.Stdout, b.Stdout);
+    }
+
+    [Fact]
+    public async Task Chat_NativeLibraryFolderWithoutLlama_ExplainsWhatToRun()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var empty = Directory.CreateDirectory(Path.Combine(dir, "empty-native")).FullName;
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__NativeLibraryPath", empty)), "chat", "-p", "hi", "-n", "2");
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains("Teacher:NativeLibraryPath", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("libllama", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("run `dotnet build`", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chat_NativeLibraryFolderMissing_NamesTheSetting()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__NativeLibraryPath", "/no/such/folder")), "chat", "-p", "hi");
+        Assert.Equal(SynthApp.ExitBadConfiguration, r.ExitCode);
+        Assert.Contains("Teacher:NativeLibraryPath", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chat_ModelPathMissing_NamesTheSettingAndPath()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, null, "chat", "-m", "/no/such/model.gguf", "-p", "hi");
+        Assert.Equal(SynthApp.ExitBadConfiguration, r.ExitCode);
+        Assert.Contains("Teacher:ModelPath", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("/no/such/model.gguf", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chat_ModelIsNotGguf_SaysSoWithThePath()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var notGguf = Path.Combine(dir, "weights.bin");
+        await File.WriteAllTextAsync(notGguf, "{\"not\": \"a model\"}");
+        var r = await SynthProcess.RunAsync(dir, null, "chat", "-m", notGguf, "-p", "hi");
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains(notGguf, r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("not a valid GGUF file", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chat_ContextLargerThanTheModelAllows_NamesTheSetting()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__ContextSize", "65536")), "chat", "-p", "hi", "-n", "2");
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains("Teacher:ContextSize", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("trained for (4096 tokens)", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chat_SettingOfWrongType_NamesTheSection()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__ContextSize", "lots")), "chat", "-p", "hi");
+        Assert.Equal(SynthApp.ExitBadConfiguration, r.ExitCode);
+        Assert.Contains("Teacher", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("lots", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ModelCreateDemoThenInfo_PrintsMetadataTensorsVocabularyAndTemplate()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var path = Path.Combine(dir, "demo.gguf");
+        var create = await SynthProcess.RunAsync(dir, null, "model", "create-demo", path);
+        Assert.True(create.ExitCode == 0, create.Stderr);
+        Assert.Contains("parameters", create.Stdout, StringComparison.Ordinal);
+
+        var info = await SynthProcess.RunAsync(dir, null, "model", "info", path);
+        Assert.True(info.ExitCode == 0, info.Stderr);
+        Assert.Contains("general.architecture", info.Stdout, StringComparison.Ordinal);
+        Assert.Contains("blk.1.attn_output.weight", info.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Q8_0", info.Stdout, StringComparison.Ordinal);
+        Assert.Contains("type SPM", info.Stdout, StringComparison.Ordinal);
+        Assert.Contains("<|im_start|>", info.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"parameters: [\d,]+ \(", info.Stdout);
+    }
+
+    [Fact]
+    public async Task ModelInfo_TruncatedFile_ReportsTheDefectWithoutACrash()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var path = Path.Combine(dir, "demo.gguf");
+        await SynthProcess.RunAsync(dir, null, "model", "create-demo", path);
+        var bytes = await File.ReadAllBytesAsync(path);
+        await File.WriteAllBytesAsync(path, bytes[..(bytes.Length / 2)]);
+        var r = await SynthProcess.RunAsync(dir, null, "model", "info", path);
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains("truncated", r.Stderr, StringComparison.Ordinal);
+    }
+}

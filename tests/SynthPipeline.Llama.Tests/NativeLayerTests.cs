@@ -1,0 +1,179 @@
+using Microsoft.Extensions.Logging;
+using SynthPipeline.Llama.Gguf;
+using SynthPipeline.Llama.Native;
+using SynthPipeline.Llama.Teacher;
+
+namespace SynthPipeline.Llama.Tests;
+
+[Collection(DemoModelCollection.Name)]
+public sealed class NativeLayerTests(DemoModelFixture fixture)
+{
+    private static float[] LastLogits(LlamaContext context, IReadOnlyList<int> tokens, int sequence = 0)
+    {
+        using var batch = new LlamaBatch(tokens.Count);
+        for (var i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, sequence, i == tokens.Count - 1);
+        Assert.Equal(DecodeStatus.Ok, context.Decode(batch));
+        return context.Logits(tokens.Count - 1).ToArray();
+    }
+
+    private static string WriteAdapter(string dir, int rank, int inFeatures = DemoModel.EmbeddingLength)
+    {
+        var rng = new Random(42);
+        float[] R(int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var path = Path.Combine(dir, $"lora-r{rank}-in{inFeatures}.gguf");
+        var w = new GgufWriter()
+            .Add("general.architecture", GgufValue.Of("llama"))
+            .Add("general.type", GgufValue.Of("adapter"))
+            .Add("adapter.type", GgufValue.Of("lora"))
+            .Add("adapter.lora.alpha", GgufValue.Of((float)rank));
+        for (var layer = 0; layer < DemoModel.BlockCount; layer++)
+        {
+            // A weight with ggml shape [in, out] takes lora_a [in, r] and lora_b [r, out].
+            w.AddTensor($"blk.{layer}.attn_q.weight.lora_a", [(ulong)inFeatures, (ulong)rank], R(inFeatures * rank));
+            w.AddTensor($"blk.{layer}.attn_q.weight.lora_b", [(ulong)rank, DemoModel.EmbeddingLength], R(rank * DemoModel.EmbeddingLength));
+        }
+        w.WriteTo(path);
+        return path;
+    }
+
+    [Fact]
+    public void SetLoraAdapters_ApplyThenRemove_ChangesLogitsThenRestoresThemExactly()
+    {
+        var dir = TestPaths.TempDirectory("lora");
+        using var adapter = LlamaLoraAdapter.Load(fixture.Model, WriteAdapter(dir, rank: 4));
+        Assert.Equal("4", adapter.Metadata("adapter.lora.alpha")?.Split('.')[0]);
+        using var context = LlamaContext.Create(fixture.Model, new LlamaContextOptions { ContextSize = 256, Threads = 2 });
+        var prompt = fixture.Model.Vocab.Tokenize("Classify the sentence.");
+
+        var baseline = LastLogits(context, prompt);
+        context.ClearMemory();
+        context.SetLoraAdapters([(adapter, 1f)]);
+        var adapted = LastLogits(context, prompt);
+        context.ClearMemory();
+        context.SetLoraAdapters([]);
+        var restored = LastLogits(context, prompt);
+
+        Assert.True(baseline.Zip(adapted).Max(p => Math.Abs(p.First - p.Second)) > 1e-2, "the adapter did not change the logits");
+        Assert.Equal(baseline, restored);
+    }
+
+    [Fact]
+    public void LoadLora_ShapeOfAnotherModel_RejectedWithLlamaCppsReason()
+    {
+        var dir = TestPaths.TempDirectory("lora-bad");
+        var e = Assert.Throws<LlamaModelException>(() => LlamaLoraAdapter.Load(fixture.Model, WriteAdapter(dir, rank: 4, inFeatures: 32)));
+        Assert.Contains("incorrect shape", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Dispose_ModelBeforeItsContext_ContextKeepsWorkingUntilDisposed()
+    {
+        var model = LlamaModel.Load(fixture.ModelPath, new LlamaModelLoadOptions { GpuLayers = 0 });
+        var context = LlamaContext.Create(model, new LlamaContextOptions { ContextSize = 256, Threads = 2 });
+        var prompt = model.Vocab.Tokenize("Give three tips.");
+        var before = LastLogits(context, prompt);
+
+        model.Dispose();
+        // The context's reference keeps the native model (its weights) alive: not released, and decoding still works.
+        Assert.False(model.Handle.IsClosed);
+        context.ClearMemory();
+        var after = LastLogits(context, prompt);
+        Assert.Equal(before, after);
+        context.Dispose();
+        Assert.True(context.Handle.IsClosed);
+        Assert.True(model.Handle.IsClosed);
+    }
+
+    [Fact]
+    public void CopySequence_SharedPrefix_GivesTheSameNextTokenLogitsWithoutRecomputing()
+    {
+        using var context = LlamaContext.Create(fixture.Model, new LlamaContextOptions { ContextSize = 512, SequenceCount = 2, Threads = 2 });
+        var prefix = fixture.Model.Vocab.Tokenize("Instruction: list three words.");
+        var own = LastLogits(context, prefix, sequence: 0);
+        context.CopySequence(0, 1);
+        Assert.Equal(context.SequenceMaxPosition(0), context.SequenceMaxPosition(1));
+
+        using var batch = new LlamaBatch(2);
+        batch.Add(10, prefix.Length, 0, true);
+        batch.Add(10, prefix.Length, 1, true);
+        Assert.Equal(DecodeStatus.Ok, context.Decode(batch));
+        Assert.Equal(context.Logits(0).ToArray(), context.Logits(1).ToArray());
+        Assert.NotEqual(own, context.Logits(0).ToArray());
+
+        Assert.True(context.RemoveSequence(1));
+        Assert.Equal(-1, context.SequenceMaxPosition(1));
+        Assert.Equal(prefix.Length, context.SequenceMaxPosition(0));
+    }
+
+    [Fact]
+    public void Load_WithProgress_ReportsUpToOneAndCancellationAborts()
+    {
+        var reported = new List<float>();
+        using (LlamaModel.Load(fixture.ModelPath, new LlamaModelLoadOptions { GpuLayers = 0 }, new SyncProgress(reported.Add))) { }
+        Assert.NotEmpty(reported);
+        Assert.Equal(1f, reported[^1]);
+
+        using var cts = new CancellationTokenSource();
+        var progress = new SyncProgress(_ => cts.Cancel());
+        Assert.ThrowsAny<OperationCanceledException>(() => LlamaModel.Load(fixture.ModelPath, new LlamaModelLoadOptions { GpuLayers = 0 }, progress, cts.Token));
+    }
+
+    [Fact]
+    public void NativeLog_LoggerEnabled_ReceivesLlamaCppLines()
+    {
+        var logger = new ListLogger();
+        var previous = NativeLog.Logger;
+        NativeLog.Logger = logger;
+        try
+        {
+            using (LlamaModel.Load(fixture.ModelPath, new LlamaModelLoadOptions { GpuLayers = 0 })) { }
+        }
+        finally
+        {
+            NativeLog.Logger = previous;
+        }
+        Assert.Contains(logger.Lines, l => l.Contains("llama.cpp: ", StringComparison.Ordinal) && l.Contains("llama", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Sampler_GreedyChain_PicksTheArgmaxOfTheLogits()
+    {
+        using var context = LlamaContext.Create(fixture.Model, new LlamaContextOptions { ContextSize = 256, Threads = 2 });
+        var prompt = fixture.Model.Vocab.Tokenize("Which word?");
+        var logits = LastLogits(context, prompt);
+        using var sampler = LlamaSampler.Create(fixture.Model, SamplingSettings.Greedy);
+        Assert.Equal(Array.IndexOf(logits, logits.Max()), sampler.Sample(context, prompt.Length - 1));
+    }
+
+    [Fact]
+    public void Sampler_AllKnobs_BuildsTheFullChainAndRejectsBadValues()
+    {
+        using var full = LlamaSampler.Create(fixture.Model, new SamplingSettings
+        {
+            Temperature = 0.7f, TopK = 20, TopP = 0.9f, MinP = 0.1f, RepeatPenalty = 1.1f, PresencePenalty = 0.2f, FrequencyPenalty = 0.1f,
+            Seed = 9, Grammar = JsonGrammars.YesNo,
+        });
+        Assert.Equal(7, full.Count);
+        var e = Assert.Throws<ArgumentException>(() => LlamaSampler.Create(fixture.Model, new SamplingSettings { TopP = 0 }));
+        Assert.Contains("TopP", e.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class SyncProgress(Action<float> report) : IProgress<float>
+    {
+        public void Report(float value) => report(value);
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<string> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Lines) Lines.Add(formatter(state, exception));
+        }
+    }
+}

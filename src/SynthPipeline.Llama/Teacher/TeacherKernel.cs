@@ -1,0 +1,53 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.SemanticKernel;
+using Microsoft.SemanticKernel.ChatCompletion;
+
+namespace SynthPipeline.Llama.Teacher;
+
+/// <summary>
+/// A Semantic Kernel whose chat services are the in-process teacher: prompt functions rendered from
+/// <c>prompts/</c> resolve <see cref="IChatClient"/> or <see cref="IChatCompletionService"/> and reach the same model.
+/// </summary>
+public static class TeacherKernel
+{
+    public static Kernel Create(IChatClient teacher)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        var builder = Kernel.CreateBuilder();
+        builder.Services.AddSingleton(teacher);
+        builder.Services.AddSingleton<IChatCompletionService>(teacher.AsChatCompletionService());
+        return builder.Build();
+    }
+}
+
+/// <summary>Prompt templates kept as <c>prompts/&lt;name&gt;.txt</c>, rendered and invoked through Semantic Kernel.</summary>
+public sealed class PromptLibrary
+{
+    private readonly string _directory;
+    private readonly KernelPromptTemplateFactory _factory = new();
+
+    public PromptLibrary(string directory)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"prompt folder '{directory}' does not exist");
+        _directory = directory;
+    }
+
+    /// <summary>The prompts folder next to the application (copied there by the build).</summary>
+    public static PromptLibrary Default() => new(Path.Combine(AppContext.BaseDirectory, "prompts"));
+
+    public string Text(string name)
+    {
+        var path = Path.Combine(_directory, name + ".txt");
+        if (!File.Exists(path)) throw new FileNotFoundException($"prompt template '{name}' not found: '{path}' does not exist", path);
+        return File.ReadAllText(path);
+    }
+
+    /// <summary>Renders a template with arguments, without calling the model.</summary>
+    public Task<string> RenderAsync(Kernel kernel, string name, KernelArguments arguments, CancellationToken cancellationToken = default) =>
+        _factory.Create(new PromptTemplateConfig(Text(name))).RenderAsync(kernel, arguments, cancellationToken);
+
+    /// <summary>A kernel function that renders the template and sends it to the kernel's chat service.</summary>
+    public KernelFunction Function(string name, PromptExecutionSettings? settings = null) =>
+        KernelFunctionFactory.CreateFromPrompt(Text(name), settings, functionName: name.Replace('-', '_'));
+}

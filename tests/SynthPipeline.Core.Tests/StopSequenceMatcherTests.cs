@@ -17,7 +17,7 @@ public sealed class StopSequenceMatcherTests
          select (text, cuts.ToList(), stops.Take(3).ToList())).ToArbitrary();
 
     [Property(Arbitrary = [typeof(StopSequenceMatcherTests)], MaxTest = 500)]
-    public void Append_AnyChunking_EmitsTextUpToTheEarliestStopAndNeverTheStop((string Text, List<int> Cuts, List<string> Stops) c)
+    public void Append_AnyChunking_EmitsTextUpToTheFirstCompletedStopAndNeverTheStop((string Text, List<int> Cuts, List<string> Stops) c)
     {
         var matcher = new StopSequenceMatcher(c.Stops);
         var emitted = "";
@@ -30,7 +30,9 @@ public sealed class StopSequenceMatcherTests
         }
         emitted += matcher.Flush();
 
-        var first = c.Stops.Select(s => c.Text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+        // Oracle on the whole text: the occurrence that ends first wins; ties go to the one that starts first.
+        var first = c.Stops.Select(s => (Start: c.Text.IndexOf(s, StringComparison.Ordinal), s.Length))
+            .Where(o => o.Start >= 0).OrderBy(o => o.Start + o.Length).ThenBy(o => o.Start).Select(o => o.Start).DefaultIfEmpty(-1).First();
         Assert.Equal(first >= 0 ? c.Text[..first] : c.Text, emitted);
         Assert.Equal(first >= 0, matcher.Stopped);
     }
@@ -43,6 +45,17 @@ public sealed class StopSequenceMatcherTests
         Assert.Equal("", m.Append("swer> trailing"));
         Assert.True(m.Stopped);
         Assert.Equal("", m.Flush());
+    }
+
+    [Fact]
+    public void Append_ShortStopCompletesInsideALongerOne_StopsAtTheShortOneWhateverTheChunking()
+    {
+        string[] stops = ["c", "\nacc"];
+        var whole = new StopSequenceMatcher(stops);
+        var byChar = new StopSequenceMatcher(stops);
+        var streamed = string.Concat("\n\naccab".Select(ch => byChar.Append(ch.ToString())));
+        Assert.Equal("\n\na", whole.Append("\n\naccab"));
+        Assert.Equal("\n\na", streamed);
     }
 
     [Fact]

@@ -3,6 +3,8 @@ namespace SynthPipeline.Text;
 /// <summary>
 /// Streams generated text while watching for stop sequences. Text that could still turn into a stop sequence is
 /// held back, so a stop sequence is never emitted, even when it arrives split across several tokens.
+/// Generation stops at the stop sequence that is completed first (ties: the one that starts first), which is the
+/// only rule a stream can follow and makes the result independent of how the text was split into tokens.
 /// </summary>
 public sealed class StopSequenceMatcher
 {
@@ -24,16 +26,18 @@ public sealed class StopSequenceMatcher
         if (Stopped) return string.Empty;
         if (_stops.Length == 0) return text;
         _pending += text;
-        var first = -1;
+        var (cutStart, cutEnd) = (-1, int.MaxValue);
         foreach (var stop in _stops)
         {
             var at = _pending.IndexOf(stop, StringComparison.Ordinal);
-            if (at >= 0 && (first < 0 || at < first)) first = at;
+            if (at < 0) continue;
+            var end = at + stop.Length;
+            if (end < cutEnd || (end == cutEnd && at < cutStart)) (cutStart, cutEnd) = (at, end);
         }
-        if (first >= 0)
+        if (cutStart >= 0)
         {
             Stopped = true;
-            var emit = _pending[..first];
+            var emit = _pending[..cutStart];
             _pending = string.Empty;
             return emit;
         }

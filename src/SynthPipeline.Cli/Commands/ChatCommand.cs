@@ -22,8 +22,9 @@ internal static class ChatCommand
         var grammar = new Option<FileInfo?>("--grammar-file") { Description = "Constrain the answer with a GBNF grammar file" };
         var lora = new Option<FileInfo?>("--lora") { Description = "Apply a GGUF LoRA adapter" };
         var loraScale = new Option<float>("--lora-scale") { Description = "Scale of the LoRA adapter", DefaultValueFactory = _ => 1f };
+        var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep generating past end-of-turn tokens (benchmarks)" };
         var stats = new Option<bool>("--stats") { Description = "Print prompt/completion tokens, time to first token and tokens/s to stderr" };
-        var command = new Command("chat", "Stream the teacher's answer to a prompt") { model, prompt, system, maxTokens, temperature, seed, json, grammar, lora, loraScale, stats };
+        var command = new Command("chat", "Stream the teacher's answer to a prompt") { model, prompt, system, maxTokens, temperature, seed, json, grammar, lora, loraScale, ignoreEos, stats };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -45,10 +46,11 @@ internal static class ChatCommand
                 Seed = parse.GetValue(seed),
                 ResponseFormat = parse.GetValue(json) ? ChatResponseFormat.Json : null,
             };
+            if (parse.GetValue(ignoreEos)) (options.AdditionalProperties ??= [])[ChatOptionsMapper.IgnoreEosKey] = true;
             if (parse.GetValue(grammar) is { } g)
             {
                 if (!g.Exists) throw new FileNotFoundException($"grammar file '{g.FullName}' (--grammar-file) does not exist", g.FullName);
-                options.AdditionalProperties = new() { [ChatOptionsMapper.GrammarKey] = await File.ReadAllTextAsync(g.FullName, cancellationToken).ConfigureAwait(false) };
+                (options.AdditionalProperties ??= [])[ChatOptionsMapper.GrammarKey] = await File.ReadAllTextAsync(g.FullName, cancellationToken).ConfigureAwait(false);
             }
             var messages = new List<ChatMessage>();
             if (parse.GetValue(system) is { } s) messages.Add(new ChatMessage(ChatRole.System, s));

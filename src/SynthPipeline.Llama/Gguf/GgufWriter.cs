@@ -10,7 +10,8 @@ namespace SynthPipeline.Llama.Gguf;
 public sealed class GgufWriter
 {
     private readonly List<KeyValuePair<string, GgufValue>> _metadata = [];
-    private readonly List<(string Name, ulong[] Dims, GgmlType Type, byte[] Data)> _tensors = [];
+    // Data is produced at write time, so a multi-gigabyte model is never held in memory at once.
+    private readonly List<(string Name, ulong[] Dims, GgmlType Type, ulong Bytes, Func<byte[]> Data)> _tensors = [];
 
     public GgufWriter Add(string key, GgufValue value)
     {
@@ -33,15 +34,35 @@ public sealed class GgufWriter
     /// <summary>Adds a tensor whose data is already encoded as <paramref name="type"/>.</summary>
     public GgufWriter AddRawTensor(string name, ulong[] dims, GgmlType type, byte[] data)
     {
+        ArgumentNullException.ThrowIfNull(data);
+        var bytes = ExpectedBytes(name, dims, type);
+        if (bytes != (ulong)data.Length) throw new ArgumentException($"tensor '{name}' of {type} needs {bytes} bytes, got {data.Length}");
+        _tensors.Add((name, dims, type, bytes, () => data));
+        return this;
+    }
+
+    /// <summary>Adds a tensor whose float32 values are produced only when the file is written.</summary>
+    public GgufWriter AddLazyTensor(string name, ulong[] dims, GgmlType type, Func<float[]> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var bytes = ExpectedBytes(name, dims, type);
+        _tensors.Add((name, dims, type, bytes, () =>
+        {
+            var data = TensorCodec.Encode(type, values());
+            return (ulong)data.Length == bytes ? data : throw new InvalidOperationException($"tensor '{name}' produced {data.Length} bytes, expected {bytes}");
+        }));
+        return this;
+    }
+
+    private ulong ExpectedBytes(string name, ulong[] dims, GgmlType type)
+    {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(dims);
-        ArgumentNullException.ThrowIfNull(data);
+        if (dims.Length is 0 or > 4 || dims.Any(d => d == 0)) throw new ArgumentException($"tensor '{name}' needs 1 to 4 non-zero dimensions");
         if (_tensors.Any(t => t.Name == name)) throw new ArgumentException($"tensor '{name}' is already added", nameof(name));
         var elements = dims.Aggregate(1UL, (a, d) => a * d);
-        var expected = GgmlTypeTraits.RowBytes(type, dims[0]) * (elements / dims[0]);
-        if (expected != (ulong)data.Length) throw new ArgumentException($"tensor '{name}' of {type} needs {expected} bytes, got {data.Length}");
-        _tensors.Add((name, dims, type, data));
-        return this;
+        var row = GgmlTypeTraits.RowBytes(type, dims[0]) ?? throw new ArgumentException($"tensor '{name}': a row of {dims[0]} is not a whole number of {type} blocks");
+        return row * (elements / dims[0]);
     }
 
     public void WriteTo(string path)
@@ -81,21 +102,21 @@ public sealed class GgufWriter
         var offsets = new ulong[_tensors.Count];
         for (var i = 0; i < _tensors.Count; i++)
         {
-            var (name, dims, type, data) = _tensors[i];
+            var (name, dims, type, bytes, _) = _tensors[i];
             WriteString(w, name);
             w.Write((uint)dims.Length);
             foreach (var d in dims) w.Write(d);
             w.Write((uint)type);
             offsets[i] = offset;
             w.Write(offset);
-            offset = (ulong)GgufReader.AlignUp((long)(offset + (ulong)data.Length), alignment);
+            offset = (ulong)GgufReader.AlignUp((long)(offset + bytes), alignment);
         }
         Pad(w, alignment);
         var dataStart = w.BaseStream.Position;
         for (var i = 0; i < _tensors.Count; i++)
         {
             Pad(w, dataStart + (long)offsets[i] - w.BaseStream.Position);
-            w.Write(_tensors[i].Data);
+            w.Write(_tensors[i].Data());
         }
         Pad(w, alignment);
     }

@@ -91,6 +91,12 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Llama, EntryPoint = "llama_model_meta_val_str_by_index")]
     internal static partial int LlamaModelMetaValStrByIndex(SafeLlamaModelHandle model, int index, byte* buf, nuint bufSize);
 
+    [LibraryImport(Llama, EntryPoint = "llama_model_quantize_default_params")]
+    internal static partial LlamaModelQuantizeParams LlamaModelQuantizeDefaultParams();
+
+    [LibraryImport(Llama, EntryPoint = "llama_model_quantize", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial uint LlamaModelQuantize(string inputPath, string outputPath, LlamaModelQuantizeParams* parameters);
+
     // --- context ---
     [LibraryImport(Llama, EntryPoint = "llama_context_default_params")]
     internal static partial LlamaContextParams LlamaContextDefaultParams();

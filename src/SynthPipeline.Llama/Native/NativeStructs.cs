@@ -147,3 +147,24 @@ internal struct LlamaPerfContextData
     public int NEval;
     public int NReused;
 }
+
+/// <summary>llama_model_quantize_params.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct LlamaModelQuantizeParams
+{
+    public int Nthread;
+    public int Ftype;
+    public int OutputTensorType;
+    public int TokenEmbeddingType;
+    public byte AllowRequantize;
+    public byte QuantizeOutputTensor;
+    public byte OnlyCopy;
+    public byte Pure;
+    public byte KeepSplit;
+    public byte DryRun;
+    public nint Imatrix;
+    public nint KvOverrides;
+    public nint TtOverrides;
+    public nint PruneLayers;
+    public nuint MaxBufSize;
+}

@@ -5,7 +5,7 @@ namespace SynthPipeline.Llama.Teacher;
 
 /// <summary>
 /// Maps <see cref="ChatOptions"/> onto llama.cpp sampling. Beyond the standard properties it reads
-/// <c>AdditionalProperties</c>: <c>grammar</c> (GBNF), <c>min_p</c>, <c>repeat_penalty</c>.
+/// <c>AdditionalProperties</c>: <c>grammar</c> (GBNF), <c>min_p</c>, <c>repeat_penalty</c>, <c>ignore_eos</c>.
 /// A JSON response format selects <see cref="JsonGrammars.BoundedObject"/>.
 /// </summary>
 public static class ChatOptionsMapper
@@ -13,6 +13,10 @@ public static class ChatOptionsMapper
     public const string GrammarKey = "grammar";
     public const string MinPKey = "min_p";
     public const string RepeatPenaltyKey = "repeat_penalty";
+    public const string IgnoreEosKey = "ignore_eos";
+
+    /// <summary>True when the request asks to generate past end-of-turn tokens.</summary>
+    public static bool IgnoreEndOfGeneration(ChatOptions? options) => options is not null && Get<bool?>(options, IgnoreEosKey) == true;
 
     public static SamplingSettings ToSampling(ChatOptions? options, SamplingSettings defaults)
     {

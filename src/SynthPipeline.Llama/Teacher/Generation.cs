@@ -11,8 +11,14 @@ public enum GenerationFinish
     Length,
 }
 
-/// <summary>One generation: prompt tokens, sampling, token limit and stop sequences.</summary>
-public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, SamplingSettings Sampling, int MaxTokens, IReadOnlyList<string> StopSequences);
+/// <summary>
+/// One generation: prompt tokens, sampling, token limit and stop sequences. <see cref="IgnoreEndOfGeneration"/> keeps
+/// generating past end-of-turn tokens (for benchmarks that must produce exactly <see cref="MaxTokens"/>).
+/// </summary>
+public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, SamplingSettings Sampling, int MaxTokens, IReadOnlyList<string> StopSequences)
+{
+    public bool IgnoreEndOfGeneration { get; init; }
+}
 
 /// <summary>What a generation produced, with timings measured by the caller's <see cref="TimeProvider"/>.</summary>
 public sealed record GenerationResult(

@@ -147,7 +147,7 @@ public sealed partial class LlamaChatClient : IChatClient
         var prompt = FormatPrompt(messages);
         var tokens = _model.Vocab.Tokenize(prompt, addSpecial: _model.Vocab.AddsBos, parseSpecial: true);
         var request = new GenerationRequest(tokens, sampling, options?.MaxOutputTokens ?? _options.DefaultMaxOutputTokens,
-            options?.StopSequences?.ToList() ?? []);
+            options?.StopSequences?.ToList() ?? []) { IgnoreEndOfGeneration = ChatOptionsMapper.IgnoreEndOfGeneration(options) };
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -70,7 +70,7 @@ public sealed class SequentialGenerator : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             var token = sampler.Sample(_context, logitsIndex);
             if (tokens.Count == 0) firstToken = _time.GetElapsedTime(start);
-            if (model.Vocab.IsEndOfGeneration(token))
+            if (!request.IgnoreEndOfGeneration && model.Vocab.IsEndOfGeneration(token))
             {
                 finish = GenerationFinish.EndOfTurn;
                 break;

@@ -57,5 +57,13 @@ int main(void) {
     F(llama_perf_context_data, t_start_ms); F(llama_perf_context_data, t_load_ms); F(llama_perf_context_data, t_p_eval_ms);
     F(llama_perf_context_data, t_eval_ms); F(llama_perf_context_data, n_p_eval); F(llama_perf_context_data, n_eval);
     F(llama_perf_context_data, n_reused);
+
+    S(llama_model_quantize_params);
+    F(llama_model_quantize_params, nthread); F(llama_model_quantize_params, ftype); F(llama_model_quantize_params, output_tensor_type);
+    F(llama_model_quantize_params, token_embedding_type); F(llama_model_quantize_params, allow_requantize);
+    F(llama_model_quantize_params, quantize_output_tensor); F(llama_model_quantize_params, only_copy); F(llama_model_quantize_params, pure);
+    F(llama_model_quantize_params, keep_split); F(llama_model_quantize_params, dry_run); F(llama_model_quantize_params, imatrix);
+    F(llama_model_quantize_params, kv_overrides); F(llama_model_quantize_params, tt_overrides); F(llama_model_quantize_params, prune_layers);
+    F(llama_model_quantize_params, max_buf_size);
     return 0;
 }

@@ -122,4 +122,53 @@ public sealed class CliTests
         Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
         Assert.Contains("truncated", r.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Chat_NativeLibraryOfAnotherVersion_ExplainsTheMismatchAndWhatToRun()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var fake = Directory.CreateDirectory(Path.Combine(dir, "old-llama")).FullName;
+        // Stand-ins for an older llama.cpp: just enough symbols for start-up, reporting version 0.4.2.
+        var llama = Path.Combine(fake, "llama.c");
+        await File.WriteAllTextAsync(llama, """
+            const char * llama_version(void) { return "0.4.2"; }
+            void llama_backend_init(void) {}
+            void llama_log_set(void * cb, void * ud) { (void)cb; (void)ud; }
+            """);
+        var ggml = Path.Combine(fake, "ggml.c");
+        await File.WriteAllTextAsync(ggml, """
+            void ggml_backend_load_all_from_path(const char * dir) { (void)dir; }
+            unsigned long ggml_backend_dev_count(void) { return 0; }
+            """);
+        await GccAsync($"-shared -fPIC -o {fake}/libllama.so {llama}");
+        await GccAsync($"-shared -fPIC -o {fake}/libggml.so {ggml}");
+        await GccAsync($"-shared -fPIC -o {fake}/libggml-base.so {ggml}");
+
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__NativeLibraryPath", fake)), "chat", "-p", "hi", "-n", "2");
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains("reports llama.cpp 0.4.2", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("v0.5.0", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("run `dotnet build`", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chat_InterruptedWithSigint_StopsAndExitsWith130()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__ContextSize", "4096")), onFirstOutput: async pid =>
+        {
+            using var kill = System.Diagnostics.Process.Start("kill", $"-INT {pid}")!;
+            await kill.WaitForExitAsync();
+        }, "chat", "-p", "Write a long story.", "-n", "4000", "--ignore-eos", "--seed", "1");
+        Assert.Equal(SynthApp.ExitCancelled, r.ExitCode);
+        Assert.Contains("cancelled", r.Stderr, StringComparison.Ordinal);
+    }
+
+    private static async Task GccAsync(string args)
+    {
+        using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("gcc", args) { RedirectStandardError = true })!;
+        var err = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, err);
+    }
 }

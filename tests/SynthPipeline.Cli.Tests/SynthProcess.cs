@@ -14,7 +14,11 @@ internal static class SynthProcess
         return dir;
     }
 
-    public static async Task<Result> RunAsync(string workingDirectory, IDictionary<string, string>? environment, params string[] args)
+    public static Task<Result> RunAsync(string workingDirectory, IDictionary<string, string>? environment, params string[] args) =>
+        RunAsync(workingDirectory, environment, null, args);
+
+    /// <summary>Runs synth; <paramref name="onFirstOutput"/> gets the process id once stdout has produced something.</summary>
+    public static async Task<Result> RunAsync(string workingDirectory, IDictionary<string, string>? environment, Func<int, Task>? onFirstOutput, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -27,6 +31,11 @@ internal static class SynthProcess
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Teacher__", StringComparison.Ordinal)).ToList()) info.Environment.Remove(key);
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
         using var p = Process.Start(info)!;
+        if (onFirstOutput is not null)
+        {
+            var first = new char[1];
+            if (await p.StandardOutput.ReadAsync(first) > 0) await onFirstOutput(p.Id);
+        }
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));

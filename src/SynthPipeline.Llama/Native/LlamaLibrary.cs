@@ -74,12 +74,20 @@ public static class LlamaLibrary
                 NativeLog.Install();
                 NativeMethods.GgmlBackendLoadAllFromPath(dir);
                 NativeMethods.LlamaBackendInit();
+                var version = ReadVersion();
+                if (!version.StartsWith(ExpectedRelease[1..], StringComparison.Ordinal))
+                    throw new LlamaNativeLibraryException(HowToFix(dir, $"it reports llama.cpp {version}, but SynthPipeline's binding is written against {ExpectedRelease}"));
                 Devices = ListDevices();
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
             {
                 _directory = null;
                 throw new LlamaNativeLibraryException(HowToFix(dir, e.Message), e);
+            }
+            catch (LlamaNativeLibraryException)
+            {
+                _directory = null;
+                throw;
             }
             _initialized = true;
         }
@@ -140,6 +148,8 @@ public static class LlamaLibrary
         }
         return 0;
     }
+
+    private static unsafe string ReadVersion() => NativeMethods.Utf8(NativeMethods.LlamaVersion()) ?? "unknown";
 
     private static unsafe List<string> ListDevices()
     {

@@ -2,7 +2,7 @@
 # Single-sequence teacher speed: time to first token and decode tokens/s of `synth chat`, against llama.cpp's own
 # `llama-bench -n 128` on the same GGUF when a llama-bench binary is given.
 #   bench/teacher-single-sequence.sh MODEL.gguf [LLAMA_BENCH_BINARY]
-# Env: RUNS (default 5), TOKENS (128), THREADS (all cores), GPU_LAYERS (0 on CPU).
+# Env: RUNS (default 5), TOKENS (128), THREADS (all cores), GPU_LAYERS (0 on CPU), CHAT_FLAGS (e.g. --no-stream).
 set -euo pipefail
 model=$1 llama_bench=${2:-}
 runs=${RUNS:-5} tokens=${TOKENS:-128} threads=${THREADS:-$(nproc)} ngl=${GPU_LAYERS:-0}
@@ -14,7 +14,7 @@ prompt="Give three tips for staying healthy, with a short explanation of why eac
 $synth chat -m "$model" -p "$prompt" -n 16 -t 0 --ignore-eos >/dev/null 2>&1   # warm the page cache
 ttft=() rate=()
 for ((i = 0; i < runs; i++)); do
-  line=$($synth chat -m "$model" -p "$prompt" -n "$tokens" -t 0 --ignore-eos --stats 2>&1 >/dev/null | grep '^prompt_tokens=')
+  line=$($synth chat -m "$model" -p "$prompt" -n "$tokens" -t 0 --ignore-eos --stats ${CHAT_FLAGS:-} 2>&1 >/dev/null | grep '^prompt_tokens=')
   ttft+=("$(sed -E 's/.*ttft_ms=([0-9.]+).*/\1/' <<<"$line")")
   rate+=("$(sed -E 's/.*decode_tokens_per_s=([0-9.]+).*/\1/' <<<"$line")")
   echo "run $((i + 1)): $line"

@@ -43,12 +43,15 @@ public enum DecodeStatus
 public sealed unsafe class LlamaContext : IDisposable
 {
     private readonly AbortFlag _abort = new();
+    private readonly SafeGgmlThreadpoolHandle? _threadpool;
     private GCHandle _abortHandle;
 
-    private LlamaContext(LlamaModel model, SafeLlamaContextHandle handle)
+    private LlamaContext(LlamaModel model, SafeLlamaContextHandle handle, SafeGgmlThreadpoolHandle? threadpool)
     {
         Model = model;
         Handle = handle;
+        _threadpool = threadpool;
+        if (threadpool is not null) NativeMethods.LlamaAttachThreadpool(handle, threadpool.DangerousGetHandle(), threadpool.DangerousGetHandle());
         _abortHandle = GCHandle.Alloc(_abort);
         NativeMethods.LlamaSetAbortCallback(handle, &OnAbort, GCHandle.ToIntPtr(_abortHandle));
         Memory = NativeMethods.LlamaGetMemory(handle);
@@ -103,7 +106,8 @@ public sealed unsafe class LlamaContext : IDisposable
                 $"llama.cpp could not create a context of {options.ContextSize} tokens for '{model.Path}' " +
                 $"(probably out of memory: lower Teacher:ContextSize or Engine:ParallelSequences)" + (why.Length > 0 ? $": {why}" : string.Empty));
         }
-        return new LlamaContext(model, SafeLlamaContextHandle.Create(native, model.Handle));
+        var threadpool = SafeGgmlThreadpoolHandle.Create(threads);
+        return new LlamaContext(model, SafeLlamaContextHandle.Create(native, model.Handle, threadpool), threadpool);
     }
 
     /// <summary>Decodes tokens [start, start+count) of <paramref name="batch"/>.</summary>
@@ -167,9 +171,13 @@ public sealed unsafe class LlamaContext : IDisposable
         }
     }
 
+    /// <summary>True when a persistent ggml CPU threadpool is attached (else ggml makes one per decode).</summary>
+    public bool HasPersistentThreadpool => _threadpool is not null;
+
     public void Dispose()
     {
         Handle.Dispose();
+        _threadpool?.Dispose();
         if (_abortHandle.IsAllocated) _abortHandle.Free();
     }
 

@@ -25,6 +25,7 @@ public sealed class AbiTests
         ("llama_logit_bias", typeof(LlamaLogitBias)),
         ("llama_perf_context_data", typeof(LlamaPerfContextData)),
         ("llama_model_quantize_params", typeof(LlamaModelQuantizeParams)),
+        ("ggml_threadpool_params", typeof(GgmlThreadpoolParams)),
     ];
 
     [Fact]

@@ -136,6 +136,17 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
     }
 
     [Fact]
+    public void Create_OnTheCpuBackend_AttachesAPersistentThreadpoolThatOutlivesNothing()
+    {
+        var context = LlamaContext.Create(fixture.Model, new LlamaContextOptions { ContextSize = 256, Threads = 2 });
+        Assert.True(context.HasPersistentThreadpool);
+        var prompt = fixture.Model.Vocab.Tokenize("threads");
+        Assert.NotEmpty(LastLogits(context, prompt));
+        context.Dispose();
+        Assert.True(context.Handle.IsClosed);
+    }
+
+    [Fact]
     public void Sampler_GreedyChain_PicksTheArgmaxOfTheLogits()
     {
         using var context = LlamaContext.Create(fixture.Model, new LlamaContextOptions { ContextSize = 256, Threads = 2 });

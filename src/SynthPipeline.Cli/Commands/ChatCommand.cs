@@ -23,8 +23,9 @@ internal static class ChatCommand
         var lora = new Option<FileInfo?>("--lora") { Description = "Apply a GGUF LoRA adapter" };
         var loraScale = new Option<float>("--lora-scale") { Description = "Scale of the LoRA adapter", DefaultValueFactory = _ => 1f };
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep generating past end-of-turn tokens (benchmarks)" };
+        var noStream = new Option<bool>("--no-stream") { Description = "Print the answer when it is complete instead of streaming it" };
         var stats = new Option<bool>("--stats") { Description = "Print prompt/completion tokens, time to first token and tokens/s to stderr" };
-        var command = new Command("chat", "Stream the teacher's answer to a prompt") { model, prompt, system, maxTokens, temperature, seed, json, grammar, lora, loraScale, ignoreEos, stats };
+        var command = new Command("chat", "Stream the teacher's answer to a prompt") { model, prompt, system, maxTokens, temperature, seed, json, grammar, lora, loraScale, ignoreEos, noStream, stats };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -56,6 +57,16 @@ internal static class ChatCommand
             if (parse.GetValue(system) is { } s) messages.Add(new ChatMessage(ChatRole.System, s));
             messages.Add(new ChatMessage(ChatRole.User, parse.GetValue(prompt)!));
 
+            if (parse.GetValue(noStream))
+            {
+                var response = await client.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+                await Console.Out.WriteLineAsync(response.Text).ConfigureAwait(false);
+                if (parse.GetValue(stats) && response.Usage is { } u)
+                    await WriteStatsAsync(u, (double)response.AdditionalProperties![LlamaChatClient.TimeToFirstTokenMsKey]!,
+                        (double)response.AdditionalProperties[LlamaChatClient.DecodeTokensPerSecondKey]!, null).ConfigureAwait(false);
+                return 0;
+            }
+
             var started = TimeProvider.System.GetTimestamp();
             TimeSpan? firstToken = null;
             UsageDetails? usage = null;
@@ -74,11 +85,18 @@ internal static class ChatCommand
                 var total = TimeProvider.System.GetElapsedTime(started);
                 var ttft = firstToken ?? total;
                 var decodeRate = usage.OutputTokenCount > 1 && total > ttft ? (usage.OutputTokenCount.Value - 1) / (total - ttft).TotalSeconds : 0;
-                await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"prompt_tokens={usage.InputTokenCount} completion_tokens={usage.OutputTokenCount} ttft_ms={ttft.TotalMilliseconds:F1} decode_tokens_per_s={decodeRate:F1} total_ms={total.TotalMilliseconds:F1}")).ConfigureAwait(false);
+                await WriteStatsAsync(usage, ttft.TotalMilliseconds, decodeRate, total.TotalMilliseconds).ConfigureAwait(false);
             }
             return 0;
         });
         return command;
+    }
+
+    private static Task WriteStatsAsync(UsageDetails usage, double ttftMs, double decodeRate, double? totalMs)
+    {
+        var line = string.Create(CultureInfo.InvariantCulture,
+            $"prompt_tokens={usage.InputTokenCount} completion_tokens={usage.OutputTokenCount} ttft_ms={ttftMs:F1} decode_tokens_per_s={decodeRate:F1}");
+        if (totalMs is { } t) line += string.Create(CultureInfo.InvariantCulture, $" total_ms={t:F1}");
+        return Console.Error.WriteLineAsync(line);
     }
 }

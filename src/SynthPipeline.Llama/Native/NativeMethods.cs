@@ -29,6 +29,18 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(GgmlBase, EntryPoint = "ggml_backend_dev_description")]
     internal static partial byte* GgmlBackendDevDescription(nint device);
 
+    [LibraryImport(Ggml, EntryPoint = "ggml_backend_reg_by_name", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint GgmlBackendRegByName(string name);
+
+    [LibraryImport(GgmlBase, EntryPoint = "ggml_backend_reg_get_proc_address", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint GgmlBackendRegGetProcAddress(nint reg, string name);
+
+    [LibraryImport(GgmlBase, EntryPoint = "ggml_threadpool_params_init")]
+    internal static partial void GgmlThreadpoolParamsInit(GgmlThreadpoolParams* parameters, int nThreads);
+
+    [LibraryImport(Llama, EntryPoint = "llama_attach_threadpool")]
+    internal static partial void LlamaAttachThreadpool(SafeLlamaContextHandle context, nint threadpool, nint threadpoolBatch);
+
     [LibraryImport(Llama, EntryPoint = "llama_backend_init")]
     internal static partial void LlamaBackendInit();
 

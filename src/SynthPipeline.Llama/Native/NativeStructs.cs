@@ -168,3 +168,15 @@ internal struct LlamaModelQuantizeParams
     public nint PruneLayers;
     public nuint MaxBufSize;
 }
+
+/// <summary>ggml_threadpool_params (GGML_MAX_N_THREADS = 512).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct GgmlThreadpoolParams
+{
+    public fixed byte Cpumask[512];
+    public int NThreads;
+    public int Prio;
+    public uint Poll;
+    public byte StrictCpu;
+    public byte Paused;
+}

@@ -46,6 +46,12 @@ public sealed partial class LlamaChatClient : IChatClient
         _metadata = new ChatClientMetadata("llama.cpp", new Uri("file://" + model.Path), modelId);
     }
 
+    /// <summary>Response property: milliseconds from the request reaching the model to its first token.</summary>
+    public const string TimeToFirstTokenMsKey = "ttft_ms";
+
+    /// <summary>Response property: generated tokens per second after the first token.</summary>
+    public const string DecodeTokensPerSecondKey = "decode_tokens_per_s";
+
     public LlamaModel Model => _model;
 
     /// <summary>The formatted prompt for <paramref name="messages"/>: the chat template applied, ending with the assistant prompt.</summary>
@@ -65,6 +71,11 @@ public sealed partial class LlamaChatClient : IChatClient
             Usage = Usage(result),
             ModelId = _metadata.DefaultModelId,
             CreatedAt = _time.GetUtcNow(),
+            AdditionalProperties = new()
+            {
+                [TimeToFirstTokenMsKey] = result.TimeToFirstToken.TotalMilliseconds,
+                [DecodeTokensPerSecondKey] = result.DecodeTokensPerSecond,
+            },
         };
     }
 

@@ -65,5 +65,9 @@ int main(void) {
     F(llama_model_quantize_params, keep_split); F(llama_model_quantize_params, dry_run); F(llama_model_quantize_params, imatrix);
     F(llama_model_quantize_params, kv_overrides); F(llama_model_quantize_params, tt_overrides); F(llama_model_quantize_params, prune_layers);
     F(llama_model_quantize_params, max_buf_size);
+
+    S(ggml_threadpool_params);
+    F(ggml_threadpool_params, cpumask); F(ggml_threadpool_params, n_threads); F(ggml_threadpool_params, prio);
+    F(ggml_threadpool_params, poll); F(ggml_threadpool_params, strict_cpu); F(ggml_threadpool_params, paused);
     return 0;
 }

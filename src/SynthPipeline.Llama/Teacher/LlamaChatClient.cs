@@ -52,6 +52,12 @@ public sealed partial class LlamaChatClient : IChatClient
     /// <summary>Response property: generated tokens per second after the first token.</summary>
     public const string DecodeTokensPerSecondKey = "decode_tokens_per_s";
 
+    /// <summary>
+    /// Streamed text is handed to the reader at most this often. Waking the reader for every token costs a context
+    /// switch that, on a small CPU, preempts a decode thread; 20 ms is still smooth for a person watching.
+    /// </summary>
+    public static readonly TimeSpan StreamFlushInterval = TimeSpan.FromMilliseconds(20);
+
     public LlamaModel Model => _model;
 
     /// <summary>The formatted prompt for <paramref name="messages"/>: the chat template applied, ending with the assistant prompt.</summary>
@@ -85,14 +91,16 @@ public sealed partial class LlamaChatClient : IChatClient
         // The worker never waits for the reader; a reader that stops early cancels the generation through `linked`.
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var channel = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var coalescer = new StreamCoalescer(channel.Writer, _time, StreamFlushInterval);
         var run = Task.Run(async () =>
         {
             try
             {
-                return await RunAsync(messages, options, s => channel.Writer.TryWrite(s), linked.Token).ConfigureAwait(false);
+                return await RunAsync(messages, options, coalescer.Add, linked.Token).ConfigureAwait(false);
             }
             finally
             {
+                coalescer.Flush();
                 channel.Writer.TryComplete();
             }
         }, CancellationToken.None);
@@ -184,4 +192,25 @@ public sealed partial class LlamaChatClient : IChatClient
     [LoggerMessage(EventId = 10, Level = LogLevel.Debug,
         Message = "teacher generated {Completion} tokens for a {Prompt}-token prompt: first token after {TtftMs:F1} ms, {TokensPerSecond:F1} tokens/s, finish {Finish}")]
     private static partial void LogGenerated(ILogger logger, int prompt, int completion, double ttftMs, double tokensPerSecond, GenerationFinish finish);
+
+    private sealed class StreamCoalescer(ChannelWriter<string> writer, TimeProvider time, TimeSpan interval)
+    {
+        private readonly System.Text.StringBuilder _pending = new();
+        private long _lastFlush;
+
+        public void Add(string text)
+        {
+            _pending.Append(text);
+            // The first piece goes out at once so time-to-first-token stays honest.
+            if (_lastFlush == 0 || time.GetElapsedTime(_lastFlush) >= interval) Flush();
+        }
+
+        public void Flush()
+        {
+            if (_pending.Length == 0) return;
+            writer.TryWrite(_pending.ToString());
+            _pending.Clear();
+            _lastFlush = time.GetTimestamp();
+        }
+    }
 }

@@ -17,24 +17,71 @@ public sealed unsafe class LlamaVocab
 
     internal nint Native => _vocab;
 
-    public int TokenCount => Call(v => NativeMethods.LlamaVocabNTokens(v));
+    public int TokenCount
+    {
+        get
+        {
+            using var _ = Lease();
+            return NativeMethods.LlamaVocabNTokens(_vocab);
+        }
+    }
 
     /// <summary>1 = SentencePiece, 2 = BPE, 3 = WordPiece, 4 = Unigram (llama_vocab_type).</summary>
-    public int Type => Call(v => NativeMethods.LlamaVocabType(v));
+    public int Type
+    {
+        get
+        {
+            using var _ = Lease();
+            return NativeMethods.LlamaVocabType(_vocab);
+        }
+    }
 
     public string TypeName => Type switch { 0 => "none", 1 => "SPM", 2 => "BPE", 3 => "WPM", 4 => "UGM", 5 => "RWKV", 6 => "PLaMo-2", _ => "test" };
 
-    public int Bos => Call(v => NativeMethods.LlamaVocabBos(v));
+    public int Bos
+    {
+        get
+        {
+            using var _ = Lease();
+            return NativeMethods.LlamaVocabBos(_vocab);
+        }
+    }
 
-    public int Eos => Call(v => NativeMethods.LlamaVocabEos(v));
+    public int Eos
+    {
+        get
+        {
+            using var _ = Lease();
+            return NativeMethods.LlamaVocabEos(_vocab);
+        }
+    }
 
-    public bool AddsBos => Call(v => NativeMethods.LlamaVocabGetAddBos(v));
+    public bool AddsBos
+    {
+        get
+        {
+            using var _ = Lease();
+            return NativeMethods.LlamaVocabGetAddBos(_vocab);
+        }
+    }
 
-    public bool IsEndOfGeneration(int token) => Call(v => NativeMethods.LlamaVocabIsEog(v, token));
+    public bool IsEndOfGeneration(int token)
+    {
+        using var _ = Lease();
+        return NativeMethods.LlamaVocabIsEog(_vocab, token);
+    }
 
-    public bool IsControl(int token) => Call(v => NativeMethods.LlamaVocabIsControl(v, token));
+    public bool IsControl(int token)
+    {
+        using var _ = Lease();
+        return NativeMethods.LlamaVocabIsControl(_vocab, token);
+    }
 
-    public string TokenText(int token) => Call(v => NativeMethods.Utf8(NativeMethods.LlamaVocabGetText(v, token)) ?? string.Empty);
+    public string TokenText(int token)
+    {
+        using var _ = Lease();
+        return NativeMethods.Utf8(NativeMethods.LlamaVocabGetText(_vocab, token)) ?? string.Empty;
+    }
 
     /// <summary>Tokenizes UTF-8 text. <paramref name="parseSpecial"/> turns control-token text such as &lt;|im_start|&gt; into those tokens.</summary>
     public int[] Tokenize(string text, bool addSpecial = false, bool parseSpecial = false)
@@ -42,64 +89,70 @@ public sealed unsafe class LlamaVocab
         ArgumentNullException.ThrowIfNull(text);
         var bytes = Encoding.UTF8.GetBytes(text);
         var tokens = new int[bytes.Length + 8];
-        return Call(v =>
+        using var _ = Lease();
+        while (true)
         {
-            while (true)
-            {
-                int n;
-                fixed (byte* b = bytes)
-                fixed (int* t = tokens)
-                    n = NativeMethods.LlamaTokenize(v, b, bytes.Length, t, tokens.Length, addSpecial, parseSpecial);
-                if (n >= 0) return tokens[..n];
-                if (n == int.MinValue) throw new InvalidOperationException("tokenization overflowed int32");
-                tokens = new int[-n];
-            }
-        });
+            int n;
+            fixed (byte* b = bytes)
+            fixed (int* t = tokens)
+                n = NativeMethods.LlamaTokenize(_vocab, b, bytes.Length, t, tokens.Length, addSpecial, parseSpecial);
+            if (n >= 0) return tokens[..n];
+            if (n == int.MinValue) throw new InvalidOperationException("tokenization overflowed int32");
+            tokens = new int[-n];
+        }
     }
 
-    /// <summary>The raw UTF-8 bytes of one token (may be part of a multi-byte character).</summary>
-    public byte[] TokenBytes(int token, bool special = false) => Call(v =>
+    /// <summary>
+    /// Writes the raw UTF-8 bytes of one token (possibly part of a multi-byte character) into
+    /// <paramref name="buffer"/> and returns their count, or the negative size needed if the buffer is too small.
+    /// </summary>
+    public int TokenBytes(int token, Span<byte> buffer, bool special = false)
+    {
+        using var _ = Lease();
+        fixed (byte* b = buffer) return NativeMethods.LlamaTokenToPiece(_vocab, token, b, buffer.Length, 0, special);
+    }
+
+    /// <summary>The raw UTF-8 bytes of one token.</summary>
+    public byte[] TokenBytes(int token, bool special = false)
     {
         Span<byte> small = stackalloc byte[64];
-        int n;
-        fixed (byte* b = small) n = NativeMethods.LlamaTokenToPiece(v, token, b, small.Length, 0, special);
+        var n = TokenBytes(token, small, special);
         if (n >= 0) return small[..n].ToArray();
         var big = new byte[-n];
-        fixed (byte* b = big) n = NativeMethods.LlamaTokenToPiece(v, token, b, big.Length, 0, special);
+        n = TokenBytes(token, big, special);
         return big[..n];
-    });
+    }
 
     /// <summary>Turns tokens back into text.</summary>
     public string Detokenize(ReadOnlySpan<int> tokens, bool removeSpecial = false, bool unparseSpecial = false)
     {
-        var arr = tokens.ToArray();
-        return Call(v =>
+        var buf = new byte[Math.Max(16, tokens.Length * 8)];
+        using var _ = Lease();
+        while (true)
         {
-            var buf = new byte[Math.Max(16, arr.Length * 8)];
-            while (true)
-            {
-                int n;
-                fixed (int* t = arr)
-                fixed (byte* b = buf)
-                    n = NativeMethods.LlamaDetokenize(v, t, arr.Length, b, buf.Length, removeSpecial, unparseSpecial);
-                if (n >= 0) return Encoding.UTF8.GetString(buf, 0, n);
-                buf = new byte[-n];
-            }
-        });
+            int n;
+            fixed (int* t = tokens)
+            fixed (byte* b = buf)
+                n = NativeMethods.LlamaDetokenize(_vocab, t, tokens.Length, b, buf.Length, removeSpecial, unparseSpecial);
+            if (n >= 0) return Encoding.UTF8.GetString(buf, 0, n);
+            buf = new byte[-n];
+        }
     }
 
     // The vocabulary belongs to the model: hold a reference on the model's handle for the duration of each call.
-    private T Call<T>(Func<nint, T> action)
+    private ModelLease Lease() => new(_model.Handle);
+
+    private readonly ref struct ModelLease
     {
-        var added = false;
-        _model.Handle.DangerousAddRef(ref added);
-        try
+        private readonly System.Runtime.InteropServices.SafeHandle _handle;
+
+        public ModelLease(System.Runtime.InteropServices.SafeHandle handle)
         {
-            return action(_vocab);
+            var added = false;
+            handle.DangerousAddRef(ref added);
+            _handle = handle;
         }
-        finally
-        {
-            if (added) _model.Handle.DangerousRelease();
-        }
+
+        public void Dispose() => _handle.DangerousRelease();
     }
 }

@@ -57,6 +57,7 @@ public sealed class SequentialGenerator : IDisposable
         var logitsIndex = _batch.Count - 1;
         var finish = GenerationFinish.Length;
         var chars = new char[64];
+        var piece = new byte[256];
 
         void Emit(string s)
         {
@@ -76,7 +77,13 @@ public sealed class SequentialGenerator : IDisposable
                 break;
             }
             tokens.Add(token);
-            var bytes = model.Vocab.TokenBytes(token);
+            var length = model.Vocab.TokenBytes(token, piece);
+            if (length < 0)
+            {
+                piece = new byte[-length];
+                length = model.Vocab.TokenBytes(token, piece);
+            }
+            var bytes = piece.AsSpan(0, length);
             var count = decoder.GetCharCount(bytes, flush: false);
             if (count > chars.Length) chars = new char[count * 2];
             var written = decoder.GetChars(bytes, chars, flush: false);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # On the GPU machine (see ../shared/device/README.md), after packing with
-#   bash ../shared/device/pack.sh src/SynthPipeline.Cli/SynthPipeline.Cli.csproj
+#   SynthCpuNative=false bash ../shared/device/pack.sh src/SynthPipeline.Cli/SynthPipeline.Cli.csproj
 # run:  bash .device/gpu-env.sh bash bench/gpu/teacher-vs-llama-bench.sh
 # Writes a random-weight Llama-3.2-1B-shape Q4_K_M model with the project's own writer and llama.cpp's quantizer,
 # then measures single-sequence generation of `synth chat` against `llama-bench -n 128`, both fully offloaded.

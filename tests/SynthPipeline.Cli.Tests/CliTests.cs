@@ -171,4 +171,21 @@ public sealed class CliTests
         await p.WaitForExitAsync();
         Assert.True(p.ExitCode == 0, err);
     }
+
+    [Fact]
+    public async Task Chat_CudaBackendThatCannotLoad_WarnsAndStillAnswersOnTheCpu()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var folder = Directory.CreateDirectory(Path.Combine(dir, "cuda-without-runtime")).FullName;
+        foreach (var lib in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "native", "cpu"), "*.so"))
+            File.CreateSymbolicLink(Path.Combine(folder, Path.GetFileName(lib)), lib);
+        // Stands in for a CUDA backend whose runtime (libcudart.so.13) is missing: it cannot be loaded.
+        await File.WriteAllTextAsync(Path.Combine(folder, "libggml-cuda.so"), "not a shared library");
+
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__NativeLibraryPath", folder)), "chat", "-p", "hi", "-n", "4", "--seed", "1", "--stats");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("no CUDA device was found, so llama.cpp runs on the CPU", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("libcudart.so.13", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("completion_tokens=4", r.Stderr, StringComparison.Ordinal);
+    }
 }

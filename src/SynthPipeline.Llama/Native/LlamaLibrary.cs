@@ -17,8 +17,9 @@ public static class LlamaLibrary
     private static readonly Lock Gate = new();
     private static readonly Dictionary<string, string[]> FileNames = new(StringComparer.Ordinal)
     {
-        [NativeMethods.Llama] = ["libllama.v0.5.0.so", "libllama.so"],
-        [NativeMethods.Ggml] = ["libggml.v0.5.0.so", "libggml.so"],
+        // npm CPU build, npm CUDA build, then a build from source (BUILD_SHARED_LIBS=ON).
+        [NativeMethods.Llama] = ["libllama.v0.5.0.so", "libllama.cuda.v0.5.0.so", "libllama.so"],
+        [NativeMethods.Ggml] = ["libggml.v0.5.0.so", "libggml.cuda.v0.5.0.so", "libggml.so"],
         [NativeMethods.GgmlBase] = ["libggml-base.so"],
     };
 
@@ -38,7 +39,7 @@ public static class LlamaLibrary
         get
         {
             var cuda = Path.Combine(AppContext.BaseDirectory, "native", "cuda");
-            return File.Exists(Path.Combine(cuda, "libllama.v0.5.0.so")) ? cuda : Path.Combine(AppContext.BaseDirectory, "native", "cpu");
+            return File.Exists(Path.Combine(cuda, "libllama.cuda.v0.5.0.so")) ? cuda : Path.Combine(AppContext.BaseDirectory, "native", "cpu");
         }
     }
 
@@ -78,6 +79,7 @@ public static class LlamaLibrary
                 if (!version.StartsWith(ExpectedRelease[1..], StringComparison.Ordinal))
                     throw new LlamaNativeLibraryException(HowToFix(dir, $"it reports llama.cpp {version}, but SynthPipeline's binding is written against {ExpectedRelease}"));
                 Devices = ListDevices();
+                WarnIfCudaBackendDidNotLoad(dir);
             }
             catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
             {
@@ -147,6 +149,15 @@ public static class LlamaLibrary
             if (File.Exists(path)) return NativeLibrary.Load(path);
         }
         return 0;
+    }
+
+    // ggml loads libggml-cuda.so only if the CUDA 13 runtime is installed; otherwise it silently runs on the CPU.
+    private static void WarnIfCudaBackendDidNotLoad(string dir)
+    {
+        if (!File.Exists(Path.Combine(dir, "libggml-cuda.so")) || Devices.Any(d => d.StartsWith("CUDA", StringComparison.Ordinal))) return;
+        NativeLog.Warn($"'{dir}' has the CUDA backend (libggml-cuda.so) but no CUDA device was found, so llama.cpp runs on the CPU. " +
+            "It needs an NVIDIA driver and the CUDA 13 runtime (libcudart.so.13, libcublas.so.13) on the library path. " +
+            NativeLog.TakeRecentProblems());
     }
 
     private static unsafe string ReadVersion() => NativeMethods.Utf8(NativeMethods.LlamaVersion()) ?? "unknown";

@@ -24,6 +24,15 @@ internal static unsafe partial class NativeLog
 
     internal static void Install() => NativeMethods.LlamaLogSet(&OnLog, 0);
 
+    /// <summary>A warning from SynthPipeline itself about the native setup.</summary>
+    internal static void Warn(string message)
+    {
+        if (Logger is { } logger) LogSetup(logger, message);
+    }
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "{Message}")]
+    private static partial void LogSetup(ILogger logger, string message);
+
     /// <summary>Error and warning lines logged since the last call; used to explain a failed native call.</summary>
     internal static string TakeRecentProblems()
     {

@@ -19,13 +19,14 @@ internal static class ChatCommand
         var temperature = new Option<float?>("--temperature", "-t") { Description = "Sampling temperature; 0 is greedy" };
         var seed = new Option<long?>("--seed") { Description = "Seed for reproducible sampling" };
         var json = new Option<bool>("--json") { Description = "Constrain the answer to a JSON object" };
+        var jsonSchema = new Option<FileInfo?>("--json-schema") { Description = "Constrain the answer to JSON that validates against this JSON Schema file" };
         var grammar = new Option<FileInfo?>("--grammar-file") { Description = "Constrain the answer with a GBNF grammar file" };
         var lora = new Option<FileInfo?>("--lora") { Description = "Apply a GGUF LoRA adapter" };
         var loraScale = new Option<float>("--lora-scale") { Description = "Scale of the LoRA adapter", DefaultValueFactory = _ => 1f };
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep generating past end-of-turn tokens (benchmarks)" };
         var noStream = new Option<bool>("--no-stream") { Description = "Print the answer when it is complete instead of streaming it" };
         var stats = new Option<bool>("--stats") { Description = "Print prompt/completion tokens, time to first token and tokens/s to stderr" };
-        var command = new Command("chat", "Stream the teacher's answer to a prompt") { model, prompt, system, maxTokens, temperature, seed, json, grammar, lora, loraScale, ignoreEos, noStream, stats };
+        var command = new Command("chat", "Stream the teacher's answer to a prompt") { model, prompt, system, maxTokens, temperature, seed, json, jsonSchema, grammar, lora, loraScale, ignoreEos, noStream, stats };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -47,6 +48,19 @@ internal static class ChatCommand
                 Seed = parse.GetValue(seed),
                 ResponseFormat = parse.GetValue(json) ? ChatResponseFormat.Json : null,
             };
+            if (parse.GetValue(jsonSchema) is { } schemaFile)
+            {
+                if (!schemaFile.Exists) throw new FileNotFoundException($"JSON Schema file '{schemaFile.FullName}' (--json-schema) does not exist", schemaFile.FullName);
+                try
+                {
+                    using var schema = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(schemaFile.FullName, cancellationToken).ConfigureAwait(false));
+                    options.ResponseFormat = ChatResponseFormat.ForJsonSchema(schema.RootElement.Clone());
+                }
+                catch (System.Text.Json.JsonException e)
+                {
+                    throw new ArgumentException($"JSON Schema file '{schemaFile.FullName}' is not valid JSON: {e.Message}", e);
+                }
+            }
             if (parse.GetValue(ignoreEos)) (options.AdditionalProperties ??= [])[ChatOptionsMapper.IgnoreEosKey] = true;
             if (parse.GetValue(grammar) is { } g)
             {

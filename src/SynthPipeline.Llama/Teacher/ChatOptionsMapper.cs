@@ -6,7 +6,8 @@ namespace SynthPipeline.Llama.Teacher;
 /// <summary>
 /// Maps <see cref="ChatOptions"/> onto llama.cpp sampling. Beyond the standard properties it reads
 /// <c>AdditionalProperties</c>: <c>grammar</c> (GBNF), <c>min_p</c>, <c>repeat_penalty</c>, <c>ignore_eos</c>.
-/// A JSON response format selects <see cref="JsonGrammars.BoundedObject"/>.
+/// A JSON response format selects a grammar generated from its schema (<see cref="JsonSchemaGrammar"/>), or
+/// <see cref="JsonGrammars.BoundedObject"/> when it has none.
 /// </summary>
 public static class ChatOptionsMapper
 {
@@ -23,7 +24,8 @@ public static class ChatOptionsMapper
         ArgumentNullException.ThrowIfNull(defaults);
         if (options is null) return defaults.Validate();
         var grammar = Get<string>(options, GrammarKey);
-        if (grammar is null && options.ResponseFormat is ChatResponseFormatJson) grammar = JsonGrammars.BoundedObject;
+        if (grammar is null && options.ResponseFormat is ChatResponseFormatJson json)
+            grammar = json.Schema is { } schema ? JsonSchemaGrammar.FromSchema(schema) : JsonGrammars.BoundedObject;
         return (defaults with
         {
             Temperature = options.Temperature ?? defaults.Temperature,

@@ -20,6 +20,7 @@ public sealed partial class LlamaChatClient : IChatClient
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ChatClientMetadata _metadata;
     private readonly List<LlamaLoraAdapter> _adapters = [];
+    private readonly CancellationTokenSource _shutdown = new();
     private bool _disposed;
 
     public LlamaChatClient(LlamaModel model, LlamaChatClientOptions? options = null, ILogger<LlamaChatClient>? logger = null, TimeProvider? timeProvider = null)
@@ -149,14 +150,22 @@ public sealed partial class LlamaChatClient : IChatClient
         return serviceType.IsInstanceOfType(this) ? this : null;
     }
 
+    /// <summary>
+    /// Stops the request in flight (within one decode step) and fails queued ones with
+    /// <see cref="ObjectDisposedException"/>, then frees the context and adapters.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        _shutdown.Cancel();
+        // Native objects may only go once no generation is using them; cancellation makes this wait short.
+        if (!_gate.Wait(TimeSpan.FromSeconds(30)))
+            throw new InvalidOperationException("the teacher's generation did not stop within 30 s of Dispose");
         _generator.Context.Dispose();
         _generator.Dispose();
         foreach (var a in _adapters) a.Dispose();
-        _gate.Dispose();
+        _shutdown.Dispose();
     }
 
     private async Task<GenerationResult> RunAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, Action<string>? onText, CancellationToken cancellationToken)
@@ -167,12 +176,27 @@ public sealed partial class LlamaChatClient : IChatClient
         var tokens = _model.Vocab.Tokenize(prompt, addSpecial: _model.Vocab.AddsBos, parseSpecial: true);
         var request = new GenerationRequest(tokens, sampling, options?.MaxOutputTokens ?? _options.DefaultMaxOutputTokens,
             options?.StopSequences?.ToList() ?? []) { IgnoreEndOfGeneration = ChatOptionsMapper.IgnoreEndOfGeneration(options) };
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
         try
         {
-            var result = await Task.Run(() => _generator.Generate(request, onText, cancellationToken), cancellationToken).ConfigureAwait(false);
+            await _gate.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ObjectDisposedException(nameof(LlamaChatClient), "the teacher was disposed while this request was waiting");
+        }
+        try
+        {
+            // Generation blocks in native code for seconds: a dedicated thread keeps it from starving the thread pool,
+            // which on a small machine otherwise delays every streamed update until the generation ends.
+            var result = await Task.Factory.StartNew(() => _generator.Generate(request, onText, linked.Token), linked.Token,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             LogGenerated(_logger, result.PromptTokens, result.Tokens.Count, result.TimeToFirstToken.TotalMilliseconds, result.DecodeTokensPerSecond, result.Finish);
             return result;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ObjectDisposedException(nameof(LlamaChatClient), "the teacher was disposed while this request was running");
         }
         finally
         {

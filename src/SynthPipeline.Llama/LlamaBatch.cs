@@ -71,8 +71,6 @@ public sealed unsafe class LlamaBatch : IDisposable
         Logits = _logits + start,
     };
 
-    internal bool WantsLogits(int index) => _logits[index] != 0;
-
     public void Dispose() => _block.Dispose();
 
     private sealed class NativeBlock : SafeHandle

@@ -70,8 +70,6 @@ public sealed unsafe class LlamaContext : IDisposable
 
     public int BatchSize => (int)NativeMethods.LlamaNBatch(Handle);
 
-    public int SequenceCount => (int)NativeMethods.LlamaNSeqMax(Handle);
-
     /// <exception cref="LlamaModelException">The request cannot fit the model or memory; the message says which setting to change.</exception>
     public static LlamaContext Create(LlamaModel model, LlamaContextOptions? options = null)
     {
@@ -159,16 +157,6 @@ public sealed unsafe class LlamaContext : IDisposable
     {
         _abort.Requested = 0;
         return token.Register(static s => ((AbortFlag)s!).Requested = 1, _abort);
-    }
-
-    /// <summary>Prompt and generation timings kept by llama.cpp.</summary>
-    public (double PromptMs, int PromptTokens, double EvalMs, int EvalTokens) Timings
-    {
-        get
-        {
-            var d = NativeMethods.LlamaPerfContext(Handle);
-            return (d.TPEvalMs, d.NPEval, d.TEvalMs, d.NEval);
-        }
     }
 
     /// <summary>True when a persistent ggml CPU threadpool is attached (else ggml makes one per decode).</summary>

@@ -77,7 +77,5 @@ public sealed class LlamaSampler : IDisposable
         return NativeMethods.LlamaSamplerSample(Handle, context.Handle, index);
     }
 
-    public void Reset() => NativeMethods.LlamaSamplerReset(Handle);
-
     public void Dispose() => Handle.Dispose();
 }

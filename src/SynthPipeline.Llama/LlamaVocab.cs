@@ -9,61 +9,32 @@ public sealed unsafe class LlamaVocab
     private readonly LlamaModel _model;
     private readonly nint _vocab;
 
+    // Called while the model is being constructed, so no lease is needed; these values never change afterwards.
     internal LlamaVocab(LlamaModel model, nint vocab)
     {
         _model = model;
         _vocab = vocab;
+        TokenCount = NativeMethods.LlamaVocabNTokens(vocab);
+        Type = NativeMethods.LlamaVocabType(vocab);
+        Bos = NativeMethods.LlamaVocabBos(vocab);
+        Eos = NativeMethods.LlamaVocabEos(vocab);
+        AddsBos = NativeMethods.LlamaVocabGetAddBos(vocab);
     }
 
     internal nint Native => _vocab;
 
-    public int TokenCount
-    {
-        get
-        {
-            using var _ = Lease();
-            return NativeMethods.LlamaVocabNTokens(_vocab);
-        }
-    }
+    public int TokenCount { get; }
 
     /// <summary>1 = SentencePiece, 2 = BPE, 3 = WordPiece, 4 = Unigram (llama_vocab_type).</summary>
-    public int Type
-    {
-        get
-        {
-            using var _ = Lease();
-            return NativeMethods.LlamaVocabType(_vocab);
-        }
-    }
+    public int Type { get; }
 
     public string TypeName => Type switch { 0 => "none", 1 => "SPM", 2 => "BPE", 3 => "WPM", 4 => "UGM", 5 => "RWKV", 6 => "PLaMo-2", _ => "test" };
 
-    public int Bos
-    {
-        get
-        {
-            using var _ = Lease();
-            return NativeMethods.LlamaVocabBos(_vocab);
-        }
-    }
+    public int Bos { get; }
 
-    public int Eos
-    {
-        get
-        {
-            using var _ = Lease();
-            return NativeMethods.LlamaVocabEos(_vocab);
-        }
-    }
+    public int Eos { get; }
 
-    public bool AddsBos
-    {
-        get
-        {
-            using var _ = Lease();
-            return NativeMethods.LlamaVocabGetAddBos(_vocab);
-        }
-    }
+    public bool AddsBos { get; }
 
     public bool IsEndOfGeneration(int token)
     {

@@ -108,6 +108,7 @@ public sealed class CliTests
         Assert.Contains("type SPM", info.Stdout, StringComparison.Ordinal);
         Assert.Contains("<|im_start|>", info.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"parameters: [\d,]+ \(", info.Stdout);
+        Assert.Matches(@"llama\.cpp 0\.5\.0\S* from .*native/cpu; GPU offload not supported; devices: CPU", info.Stdout);
     }
 
     [Fact]

@@ -23,7 +23,6 @@ public sealed class AbiTests
         ("llama_sampler_chain_params", typeof(LlamaSamplerChainParams)),
         ("llama_sampler_seq_config", typeof(LlamaSamplerSeqConfig)),
         ("llama_logit_bias", typeof(LlamaLogitBias)),
-        ("llama_perf_context_data", typeof(LlamaPerfContextData)),
         ("llama_model_quantize_params", typeof(LlamaModelQuantizeParams)),
         ("ggml_threadpool_params", typeof(GgmlThreadpoolParams)),
     ];

@@ -1,5 +1,6 @@
 using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Llama.Native;
+using SynthPipeline.Llama.Teacher;
 
 namespace SynthPipeline.Llama.Tests;
 
@@ -19,6 +20,13 @@ public sealed class DemoModelFixture : IDisposable
     public string ModelPath { get; }
 
     public LlamaModel Model { get; }
+
+    /// <summary>A teacher over the shared demo model with its own CPU context.</summary>
+    public LlamaChatClient CreateClient(int contextSize = 2048, int defaultMaxOutputTokens = 512) => new(Model, new LlamaChatClientOptions
+    {
+        Context = new LlamaContextOptions { ContextSize = contextSize, BatchSize = 256, MicroBatchSize = 256, Threads = 2 },
+        DefaultMaxOutputTokens = defaultMaxOutputTokens,
+    });
 
     public void Dispose()
     {

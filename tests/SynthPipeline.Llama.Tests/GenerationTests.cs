@@ -7,11 +7,7 @@ namespace SynthPipeline.Llama.Tests;
 [Collection(DemoModelCollection.Name)]
 public sealed class GenerationTests(DemoModelFixture fixture) : IDisposable
 {
-    private readonly LlamaChatClient _client = new(fixture.Model, new LlamaChatClientOptions
-    {
-        Context = new LlamaContextOptions { ContextSize = 2048, BatchSize = 256, MicroBatchSize = 256, Threads = 2 },
-        DefaultMaxOutputTokens = 48,
-    });
+    private readonly LlamaChatClient _client = fixture.CreateClient(defaultMaxOutputTokens: 48);
 
     private static List<ChatMessage> Ask(string text) => [new(ChatRole.User, text)];
 

@@ -7,10 +7,7 @@ namespace SynthPipeline.Llama.Tests;
 [Collection(DemoModelCollection.Name)]
 public sealed class JsonSchemaGrammarTests(DemoModelFixture fixture) : IDisposable
 {
-    private readonly LlamaChatClient _client = new(fixture.Model, new LlamaChatClientOptions
-    {
-        Context = new LlamaContextOptions { ContextSize = 2048, Threads = 2 },
-    });
+    private readonly LlamaChatClient _client = fixture.CreateClient();
 
     private static readonly JsonElement TaskSchema = JsonDocument.Parse("""
         {

@@ -8,10 +8,7 @@ namespace SynthPipeline.Llama.Tests;
 [Collection(DemoModelCollection.Name)]
 public sealed class SemanticKernelTests(DemoModelFixture fixture) : IDisposable
 {
-    private readonly LlamaChatClient _client = new(fixture.Model, new LlamaChatClientOptions
-    {
-        Context = new LlamaContextOptions { ContextSize = 1024, Threads = 2 },
-    });
+    private readonly LlamaChatClient _client = fixture.CreateClient(1024);
 
     [Fact]
     public async Task RenderAsync_ShippedTemplate_InsertsTheArgument()

@@ -6,10 +6,7 @@ namespace SynthPipeline.Llama.Tests;
 [Collection(DemoModelCollection.Name)]
 public sealed class TeacherConcurrencyTests(DemoModelFixture fixture)
 {
-    private LlamaChatClient NewClient() => new(fixture.Model, new LlamaChatClientOptions
-    {
-        Context = new LlamaContextOptions { ContextSize = 4096, Threads = 2 },
-    });
+    private LlamaChatClient NewClient() => fixture.CreateClient(4096);
 
     private static readonly ChatOptions Greedy = new() { Temperature = 0, MaxOutputTokens = 24 };
 

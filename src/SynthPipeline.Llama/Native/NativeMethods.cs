@@ -47,9 +47,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Llama, EntryPoint = "llama_version")]
     internal static partial byte* LlamaVersion();
 
-    [LibraryImport(Llama, EntryPoint = "llama_print_system_info")]
-    internal static partial byte* LlamaPrintSystemInfo();
-
     [LibraryImport(Llama, EntryPoint = "llama_supports_gpu_offload")]
     [return: MarshalAs(UnmanagedType.U1)]
     internal static partial bool LlamaSupportsGpuOffload();
@@ -78,9 +75,6 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Llama, EntryPoint = "llama_model_n_layer")]
     internal static partial int LlamaModelNLayer(SafeLlamaModelHandle model);
-
-    [LibraryImport(Llama, EntryPoint = "llama_model_n_head")]
-    internal static partial int LlamaModelNHead(SafeLlamaModelHandle model);
 
     [LibraryImport(Llama, EntryPoint = "llama_model_n_params")]
     internal static partial ulong LlamaModelNParams(SafeLlamaModelHandle model);
@@ -125,9 +119,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Llama, EntryPoint = "llama_n_batch")]
     internal static partial uint LlamaNBatch(SafeLlamaContextHandle context);
 
-    [LibraryImport(Llama, EntryPoint = "llama_n_seq_max")]
-    internal static partial uint LlamaNSeqMax(SafeLlamaContextHandle context);
-
     [LibraryImport(Llama, EntryPoint = "llama_decode")]
     internal static partial int LlamaDecode(SafeLlamaContextHandle context, LlamaBatchNative batch);
 
@@ -136,12 +127,6 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Llama, EntryPoint = "llama_set_abort_callback")]
     internal static partial void LlamaSetAbortCallback(SafeLlamaContextHandle context, delegate* unmanaged[Cdecl]<nint, byte> callback, nint data);
-
-    [LibraryImport(Llama, EntryPoint = "llama_perf_context")]
-    internal static partial LlamaPerfContextData LlamaPerfContext(SafeLlamaContextHandle context);
-
-    [LibraryImport(Llama, EntryPoint = "llama_perf_context_reset")]
-    internal static partial void LlamaPerfContextReset(SafeLlamaContextHandle context);
 
     // --- memory (KV cache) ---
     [LibraryImport(Llama, EntryPoint = "llama_get_memory")]
@@ -220,12 +205,6 @@ internal static unsafe partial class NativeMethods
 
     [LibraryImport(Llama, EntryPoint = "llama_sampler_free")]
     internal static partial void LlamaSamplerFree(nint sampler);
-
-    [LibraryImport(Llama, EntryPoint = "llama_sampler_reset")]
-    internal static partial void LlamaSamplerReset(SafeLlamaSamplerHandle sampler);
-
-    [LibraryImport(Llama, EntryPoint = "llama_sampler_accept")]
-    internal static partial void LlamaSamplerAccept(SafeLlamaSamplerHandle sampler, int token);
 
     [LibraryImport(Llama, EntryPoint = "llama_sampler_sample")]
     internal static partial int LlamaSamplerSample(SafeLlamaSamplerHandle sampler, SafeLlamaContextHandle context, int index);

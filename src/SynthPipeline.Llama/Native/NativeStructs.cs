@@ -135,19 +135,6 @@ internal struct LlamaLogitBias
     public float Bias;
 }
 
-/// <summary>llama_perf_context_data.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct LlamaPerfContextData
-{
-    public double TStartMs;
-    public double TLoadMs;
-    public double TPEvalMs;
-    public double TEvalMs;
-    public int NPEval;
-    public int NEval;
-    public int NReused;
-}
-
 /// <summary>llama_model_quantize_params.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct LlamaModelQuantizeParams

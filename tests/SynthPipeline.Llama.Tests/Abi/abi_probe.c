@@ -53,10 +53,6 @@ int main(void) {
     S(llama_logit_bias);
     F(llama_logit_bias, token); F(llama_logit_bias, bias);
 
-    S(llama_perf_context_data);
-    F(llama_perf_context_data, t_start_ms); F(llama_perf_context_data, t_load_ms); F(llama_perf_context_data, t_p_eval_ms);
-    F(llama_perf_context_data, t_eval_ms); F(llama_perf_context_data, n_p_eval); F(llama_perf_context_data, n_eval);
-    F(llama_perf_context_data, n_reused);
 
     S(llama_model_quantize_params);
     F(llama_model_quantize_params, nthread); F(llama_model_quantize_params, ftype); F(llama_model_quantize_params, output_tensor_type);

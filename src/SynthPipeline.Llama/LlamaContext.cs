@@ -81,8 +81,8 @@ public sealed unsafe class LlamaContext : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), "context size must be >= 0; sequences, batch and micro-batch sizes >= 1");
         if (perSequence > train)
             throw new LlamaModelException(
-                $"the requested context of {perSequence} tokens per sequence (Teacher:ContextSize={options.ContextSize}, " +
-                $"{options.SequenceCount} sequence(s)) exceeds what '{model.Path}' was trained for ({train} tokens); lower Teacher:ContextSize");
+                $"the requested context of {perSequence} tokens per sequence (Teacher:ContextPerSequence) " +
+                $"exceeds what '{model.Path}' was trained for ({train} tokens); lower Teacher:ContextPerSequence");
         var p = NativeMethods.LlamaContextDefaultParams();
         p.NCtx = (uint)options.ContextSize;
         p.NBatch = (uint)options.BatchSize;
@@ -102,7 +102,7 @@ public sealed unsafe class LlamaContext : IDisposable
             var why = NativeLog.TakeRecentProblems();
             throw new LlamaModelException(
                 $"llama.cpp could not create a context of {options.ContextSize} tokens for '{model.Path}' " +
-                $"(probably out of memory: lower Teacher:ContextSize or Engine:ParallelSequences)" + (why.Length > 0 ? $": {why}" : string.Empty));
+                $"(probably out of memory: lower Teacher:ContextPerSequence or Teacher:ParallelSequences)" + (why.Length > 0 ? $": {why}" : string.Empty));
         }
         var threadpool = SafeGgmlThreadpoolHandle.Create(threads);
         return new LlamaContext(model, SafeLlamaContextHandle.Create(native, model.Handle, threadpool), threadpool);
@@ -125,6 +125,17 @@ public sealed unsafe class LlamaContext : IDisposable
         if (p is null) throw new ArgumentOutOfRangeException(nameof(index), $"no logits for batch index {index}");
         return new ReadOnlySpan<float>(p, VocabSize);
     }
+
+    /// <summary>
+    /// Attaches <paramref name="sampler"/> to a sequence so llama.cpp samples its outputs inside the compute graph
+    /// (no full-vocabulary logits copied to the host); null detaches. The caller keeps the sampler alive while
+    /// attached. Returns false when llama.cpp keeps the sequence on CPU sampling.
+    /// </summary>
+    public bool SetBackendSampler(int sequence, LlamaSampler? sampler) =>
+        NativeMethods.LlamaSetSampler(Handle, sequence, sampler is null ? 0 : sampler.Handle.DangerousGetHandle());
+
+    /// <summary>True when the last decode sampled output <paramref name="index"/> in the graph (backend sampling).</summary>
+    public bool HasBackendSample(int index) => NativeMethods.LlamaGetSampledTokenIth(Handle, index) >= 0;
 
     public void ClearMemory() => NativeMethods.LlamaMemoryClear(Memory, true);
 

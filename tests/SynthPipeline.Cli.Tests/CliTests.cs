@@ -75,9 +75,9 @@ public sealed class CliTests
     public async Task Chat_ContextLargerThanTheModelAllows_NamesTheSetting()
     {
         var dir = SynthProcess.ScratchDirectory();
-        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__ContextSize", "65536")), "chat", "-p", "hi", "-n", "2");
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__ContextPerSequence", "65536")), "chat", "-p", "hi", "-n", "2");
         Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
-        Assert.Contains("Teacher:ContextSize", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Teacher:ContextPerSequence", r.Stderr, StringComparison.Ordinal);
         Assert.Contains("trained for (4096 tokens)", r.Stderr, StringComparison.Ordinal);
     }
 
@@ -85,7 +85,7 @@ public sealed class CliTests
     public async Task Chat_SettingOfWrongType_NamesTheSection()
     {
         var dir = SynthProcess.ScratchDirectory();
-        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__ContextSize", "lots")), "chat", "-p", "hi");
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__ContextPerSequence", "lots")), "chat", "-p", "hi");
         Assert.Equal(SynthApp.ExitBadConfiguration, r.ExitCode);
         Assert.Contains("Teacher", r.Stderr, StringComparison.Ordinal);
         Assert.Contains("lots", r.Stderr, StringComparison.Ordinal);
@@ -156,7 +156,7 @@ public sealed class CliTests
     public async Task Chat_InterruptedWithSigint_StopsAndExitsWith130()
     {
         var dir = SynthProcess.ScratchDirectory();
-        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__ContextSize", "4096")), onFirstOutput: async pid =>
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__ContextPerSequence", "4096")), onFirstOutput: async pid =>
         {
             using var kill = System.Diagnostics.Process.Start("kill", $"-INT {pid}")!;
             await kill.WaitForExitAsync();

@@ -10,9 +10,9 @@ public sealed class TeacherOptionsTests
     [Fact]
     public void Validate_SeveralBadSettings_ReportsEachByItsKey()
     {
-        var options = new TeacherOptions { ContextSize = -5, TopP = 2, ModelPath = "/no/such/model.gguf", NativeLibraryPath = "/no/such/dir" };
+        var options = new TeacherOptions { ContextPerSequence = -5, TopP = 2, ModelPath = "/no/such/model.gguf", NativeLibraryPath = "/no/such/dir" };
         var e = Assert.Throws<OptionsValidationError>(() => options.Validate());
-        Assert.Contains(e.Errors, x => x.StartsWith("Teacher:ContextSize", StringComparison.Ordinal));
+        Assert.Contains(e.Errors, x => x.StartsWith("Teacher:ContextPerSequence", StringComparison.Ordinal));
         Assert.Contains(e.Errors, x => x.StartsWith("Teacher:TopP", StringComparison.Ordinal));
         Assert.Contains(e.Errors, x => x.StartsWith("Teacher:ModelPath", StringComparison.Ordinal) && x.Contains("/no/such/model.gguf", StringComparison.Ordinal));
         Assert.Contains(e.Errors, x => x.StartsWith("Teacher:NativeLibraryPath", StringComparison.Ordinal));

@@ -1,3 +1,4 @@
+using SynthPipeline.Llama.Engine;
 using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Llama.Native;
 using SynthPipeline.Llama.Teacher;
@@ -22,9 +23,14 @@ public sealed class DemoModelFixture : IDisposable
     public LlamaModel Model { get; }
 
     /// <summary>A teacher over the shared demo model with its own CPU context.</summary>
-    public LlamaChatClient CreateClient(int contextSize = 2048, int defaultMaxOutputTokens = 512) => new(Model, new LlamaChatClientOptions
+    public LlamaChatClient CreateClient(int contextPerSequence = 2048, int defaultMaxOutputTokens = 512, int parallel = 4) => new(Model, new LlamaChatClientOptions
     {
-        Context = new LlamaContextOptions { ContextSize = contextSize, BatchSize = 256, MicroBatchSize = 256, Threads = 2 },
+        Engine = new EngineOptions
+        {
+            ParallelSequences = parallel, ContextPerSequence = contextPerSequence, BatchSize = 256, MicroBatchSize = 256, Threads = 2,
+            // Off so concurrent requests get the same tokens as requests alone (see BatchedEngineTests).
+            FlashAttention = false,
+        },
         DefaultMaxOutputTokens = defaultMaxOutputTokens,
     });
 

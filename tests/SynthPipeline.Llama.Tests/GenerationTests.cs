@@ -143,7 +143,7 @@ public sealed class GenerationTests(DemoModelFixture fixture) : IDisposable
     {
         var prompt = string.Join(' ', Enumerable.Repeat("zq", 3000));
         var e = await Assert.ThrowsAsync<PromptTooLongException>(() => _client.GetResponseAsync(Ask(prompt)));
-        Assert.Contains("Teacher:ContextSize", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Teacher:ContextPerSequence", e.Message, StringComparison.Ordinal);
     }
 
     public void Dispose() => _client.Dispose();

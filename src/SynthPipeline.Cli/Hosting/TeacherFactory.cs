@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using SynthPipeline.Llama;
+using SynthPipeline.Llama.Engine;
 using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Llama.Native;
 using SynthPipeline.Llama.Teacher;
@@ -32,17 +33,24 @@ internal static class TeacherFactory
         return LlamaModel.Load(path, new LlamaModelLoadOptions { GpuLayers = options.GpuLayers }, cancellationToken: cancellationToken);
     }
 
+    public static EngineOptions ToEngineOptions(TeacherOptions options) => new()
+    {
+        ParallelSequences = options.ParallelSequences,
+        ContextPerSequence = options.ContextPerSequence,
+        BatchSize = options.BatchSize,
+        MicroBatchSize = options.MicroBatchSize,
+        Threads = options.Threads,
+        KvCacheType = options.KvCacheType,
+        FlashAttention = options.FlashAttentionSwitch,
+        BackendSampling = options.BackendSampling,
+        PrefixSharing = options.PrefixSharing,
+    };
+
     public static LlamaChatClient CreateClient(LlamaModel model, TeacherOptions options, ILoggerFactory loggers,
         IReadOnlyList<(string Path, float Scale)>? lora = null) =>
         new(model, new LlamaChatClientOptions
         {
-            Context = new LlamaContextOptions
-            {
-                ContextSize = options.ContextSize,
-                BatchSize = options.BatchSize,
-                MicroBatchSize = options.BatchSize,
-                Threads = options.Threads,
-            },
+            Engine = ToEngineOptions(options),
             DefaultSampling = new SamplingSettings { Temperature = (float)options.Temperature, TopP = (float)options.TopP },
             DefaultMaxOutputTokens = options.MaxOutputTokens,
             ChatTemplate = string.IsNullOrWhiteSpace(options.ChatTemplate) ? null : options.ChatTemplate,

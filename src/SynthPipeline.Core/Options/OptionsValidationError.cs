@@ -1,6 +1,6 @@
 namespace SynthPipeline.Options;
 
-/// <summary>Configuration that failed validation; each error names its key (for example <c>Teacher:ContextSize</c>).</summary>
+/// <summary>Configuration that failed validation; each error names its key (for example <c>Teacher:ContextPerSequence</c>).</summary>
 public sealed class OptionsValidationError : Exception
 {
     public OptionsValidationError(IReadOnlyList<string> errors)

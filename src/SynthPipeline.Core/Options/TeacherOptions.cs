@@ -20,12 +20,33 @@ public sealed class TeacherOptions
     [Range(-1, 100000)]
     public int GpuLayers { get; set; } = -1;
 
-    /// <summary>KV cells of the context in tokens; 0 = the model's training context.</summary>
-    [Range(0, 1 << 22)]
-    public int ContextSize { get; set; } = 4096;
+    /// <summary>Sequences the engine decodes together (continuous batching); llama.cpp allows up to 256.</summary>
+    [Range(1, 256)]
+    public int ParallelSequences { get; set; } = 4;
 
+    /// <summary>Tokens (prompt plus output) each sequence may hold; the KV cache holds ParallelSequences times this.</summary>
+    [Range(16, 1 << 20)]
+    public int ContextPerSequence { get; set; } = 4096;
+
+    /// <summary>Tokens per llama_decode call (n_batch): one per generating sequence plus prompt chunks.</summary>
     [Range(1, 1 << 16)]
     public int BatchSize { get; set; } = 512;
+
+    /// <summary>Tokens computed at once inside a decode (n_ubatch).</summary>
+    [Range(1, 1 << 16)]
+    public int MicroBatchSize { get; set; } = 512;
+
+    /// <summary>KV cache element type: f16, bf16, f32, q8_0 or q4_0.</summary>
+    public string KvCacheType { get; set; } = "f16";
+
+    /// <summary>Flash attention: auto, on or off.</summary>
+    public string FlashAttention { get; set; } = "auto";
+
+    /// <summary>Sample inside the compute graph where a request's sampler allows it (no grammar, no penalties).</summary>
+    public bool BackendSampling { get; set; } = true;
+
+    /// <summary>Share the KV of prompt prefixes between sequences instead of recomputing them.</summary>
+    public bool PrefixSharing { get; set; } = true;
 
     /// <summary>CPU threads; 0 = all cores.</summary>
     [Range(0, 1024)]
@@ -54,7 +75,16 @@ public sealed class TeacherOptions
             errors.Add($"{Section}:ModelPath: '{ModelPath}' does not exist");
         if (!string.IsNullOrWhiteSpace(NativeLibraryPath) && !Directory.Exists(NativeLibraryPath))
             errors.Add($"{Section}:NativeLibraryPath: folder '{NativeLibraryPath}' does not exist");
+        if (BatchSize < ParallelSequences)
+            errors.Add($"{Section}:BatchSize: {BatchSize} is less than {Section}:ParallelSequences ({ParallelSequences}); every sequence needs a token in each step");
+        if ((KvCacheType ?? "").ToUpperInvariant() is not ("F16" or "BF16" or "F32" or "Q8_0" or "Q4_0"))
+            errors.Add($"{Section}:KvCacheType: '{KvCacheType}' is not one of f16, bf16, f32, q8_0, q4_0");
+        if ((FlashAttention ?? "").ToUpperInvariant() is not ("AUTO" or "ON" or "OFF"))
+            errors.Add($"{Section}:FlashAttention: '{FlashAttention}' is not one of auto, on, off");
         if (errors.Count > 0) throw new OptionsValidationError(errors);
         return this;
     }
+
+    /// <summary>Flash attention as a tri-state: null = auto.</summary>
+    public bool? FlashAttentionSwitch => FlashAttention?.ToUpperInvariant() switch { "ON" => true, "OFF" => false, _ => null };
 }

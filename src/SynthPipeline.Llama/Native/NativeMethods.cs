@@ -206,6 +206,14 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Llama, EntryPoint = "llama_sampler_free")]
     internal static partial void LlamaSamplerFree(nint sampler);
 
+    /// <summary>Attaches a sampler chain to a sequence for backend (in-graph) sampling; null detaches it.</summary>
+    [LibraryImport(Llama, EntryPoint = "llama_set_sampler")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool LlamaSetSampler(SafeLlamaContextHandle context, int sequence, nint sampler);
+
+    [LibraryImport(Llama, EntryPoint = "llama_get_sampled_token_ith")]
+    internal static partial int LlamaGetSampledTokenIth(SafeLlamaContextHandle context, int index);
+
     [LibraryImport(Llama, EntryPoint = "llama_sampler_sample")]
     internal static partial int LlamaSamplerSample(SafeLlamaSamplerHandle sampler, SafeLlamaContextHandle context, int index);
 

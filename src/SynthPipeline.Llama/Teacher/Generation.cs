@@ -38,7 +38,7 @@ public sealed record GenerationResult(
 public sealed class PromptTooLongException : ArgumentException
 {
     public PromptTooLongException(int promptTokens, int contextSize)
-        : base($"the prompt has {promptTokens} tokens but the context holds {contextSize} (Teacher:ContextSize); shorten the prompt or raise the context")
+        : base($"the prompt has {promptTokens} tokens but a sequence's context holds {contextSize} (Teacher:ContextPerSequence); shorten the prompt or raise Teacher:ContextPerSequence")
     {
         PromptTokens = promptTokens;
         ContextSize = contextSize;

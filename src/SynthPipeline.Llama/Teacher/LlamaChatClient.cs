@@ -3,12 +3,13 @@ using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using SynthPipeline.Llama.Engine;
 
 namespace SynthPipeline.Llama.Teacher;
 
 /// <summary>
-/// The in-process teacher: an <see cref="IChatClient"/> over a local GGUF model. Requests run one at a time on a
-/// private context (callers queue); generation happens on a worker thread so callers never block on native code.
+/// The in-process teacher: an <see cref="IChatClient"/> over a local GGUF model. Concurrent requests are decoded
+/// together by a <see cref="BatchedEngine"/> (continuous batching on its own thread); callers never block on native code.
 /// </summary>
 public sealed partial class LlamaChatClient : IChatClient
 {
@@ -16,11 +17,9 @@ public sealed partial class LlamaChatClient : IChatClient
     private readonly LlamaChatClientOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly SequentialGenerator _generator;
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly BatchedEngine _engine;
     private readonly ChatClientMetadata _metadata;
     private readonly List<LlamaLoraAdapter> _adapters = [];
-    private readonly CancellationTokenSource _shutdown = new();
     private bool _disposed;
 
     public LlamaChatClient(LlamaModel model, LlamaChatClientOptions? options = null, ILogger<LlamaChatClient>? logger = null, TimeProvider? timeProvider = null)
@@ -30,19 +29,16 @@ public sealed partial class LlamaChatClient : IChatClient
         _options.DefaultSampling.Validate();
         _logger = logger ?? NullLogger<LlamaChatClient>.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        var context = LlamaContext.Create(model, _options.Context);
         try
         {
             foreach (var (path, _) in _options.LoraAdapters) _adapters.Add(LlamaLoraAdapter.Load(model, path));
-            if (_adapters.Count > 0) context.SetLoraAdapters(_adapters.Select((a, i) => (a, _options.LoraAdapters[i].Scale)).ToList());
+            _engine = new BatchedEngine(model, _options.Engine, _adapters.Select((a, i) => (a, _options.LoraAdapters[i].Scale)).ToList(), _logger, _time);
         }
         catch
         {
-            context.Dispose();
             foreach (var a in _adapters) a.Dispose();
             throw;
         }
-        _generator = new SequentialGenerator(context, _time);
         var modelId = _options.ModelId ?? Path.GetFileNameWithoutExtension(model.Path);
         _metadata = new ChatClientMetadata("llama.cpp", new Uri("file://" + model.Path), modelId);
     }
@@ -60,6 +56,9 @@ public sealed partial class LlamaChatClient : IChatClient
     public static readonly TimeSpan StreamFlushInterval = TimeSpan.FromMilliseconds(20);
 
     public LlamaModel Model => _model;
+
+    /// <summary>The engine's queue, sequences, rates and KV use.</summary>
+    public EngineMetrics Metrics() => _engine.Metrics();
 
     /// <summary>The formatted prompt for <paramref name="messages"/>: the chat template applied, ending with the assistant prompt.</summary>
     public string FormatPrompt(IEnumerable<ChatMessage> messages)
@@ -147,25 +146,20 @@ public sealed partial class LlamaChatClient : IChatClient
         if (serviceKey is not null) return null;
         if (serviceType == typeof(ChatClientMetadata)) return _metadata;
         if (serviceType == typeof(LlamaModel)) return _model;
+        if (serviceType == typeof(BatchedEngine)) return _engine;
         return serviceType.IsInstanceOfType(this) ? this : null;
     }
 
     /// <summary>
-    /// Stops the request in flight (within one decode step) and fails queued ones with
+    /// Stops the requests in flight (within one decode step) and fails queued ones with
     /// <see cref="ObjectDisposedException"/>, then frees the context and adapters.
     /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        _shutdown.Cancel();
-        // Native objects may only go once no generation is using them; cancellation makes this wait short.
-        if (!_gate.Wait(TimeSpan.FromSeconds(30)))
-            throw new InvalidOperationException("the teacher's generation did not stop within 30 s of Dispose");
-        _generator.Context.Dispose();
-        _generator.Dispose();
+        _engine.Dispose();
         foreach (var a in _adapters) a.Dispose();
-        _shutdown.Dispose();
     }
 
     private async Task<GenerationResult> RunAsync(IEnumerable<ChatMessage> messages, ChatOptions? options, Action<string>? onText, CancellationToken cancellationToken)
@@ -176,32 +170,9 @@ public sealed partial class LlamaChatClient : IChatClient
         var tokens = _model.Vocab.Tokenize(prompt, addSpecial: _model.Vocab.AddsBos, parseSpecial: true);
         var request = new GenerationRequest(tokens, sampling, options?.MaxOutputTokens ?? _options.DefaultMaxOutputTokens,
             options?.StopSequences?.ToList() ?? []) { IgnoreEndOfGeneration = ChatOptionsMapper.IgnoreEndOfGeneration(options) };
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _shutdown.Token);
-        try
-        {
-            await _gate.WaitAsync(linked.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new ObjectDisposedException(nameof(LlamaChatClient), "the teacher was disposed while this request was waiting");
-        }
-        try
-        {
-            // Generation blocks in native code for seconds: a dedicated thread keeps it from starving the thread pool,
-            // which on a small machine otherwise delays every streamed update until the generation ends.
-            var result = await Task.Factory.StartNew(() => _generator.Generate(request, onText, linked.Token), linked.Token,
-                TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-            LogGenerated(_logger, result.PromptTokens, result.Tokens.Count, result.TimeToFirstToken.TotalMilliseconds, result.DecodeTokensPerSecond, result.Finish);
-            return result;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new ObjectDisposedException(nameof(LlamaChatClient), "the teacher was disposed while this request was running");
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        var result = await _engine.GenerateAsync(request, onText, cancellationToken).ConfigureAwait(false);
+        LogGenerated(_logger, result.PromptTokens, result.Tokens.Count, result.TimeToFirstToken.TotalMilliseconds, result.DecodeTokensPerSecond, result.Finish);
+        return result;
     }
 
     private static UsageDetails Usage(GenerationResult r) => new()

@@ -3,7 +3,8 @@ namespace SynthPipeline.Llama.Teacher;
 /// <summary>Settings of <see cref="LlamaChatClient"/> that do not change per request.</summary>
 public sealed record LlamaChatClientOptions
 {
-    public LlamaContextOptions Context { get; init; } = new();
+    /// <summary>The continuous-batching engine: parallel sequences, context, batch sizes, KV type, sampling path.</summary>
+    public Engine.EngineOptions Engine { get; init; } = new();
 
     /// <summary>Sampling used where a request's <c>ChatOptions</c> say nothing.</summary>
     public SamplingSettings DefaultSampling { get; init; } = new();

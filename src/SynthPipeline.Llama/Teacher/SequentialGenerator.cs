@@ -48,7 +48,7 @@ public sealed class SequentialGenerator : IDisposable
             Check(_context.Decode(_batch), cancellationToken);
         }
 
-        var decoder = new UTF8Encoding(false).GetDecoder();
+        var decoder = new TokenTextDecoder(model.Vocab);
         var stops = new StopSequenceMatcher(request.StopSequences);
         var text = new StringBuilder();
         var tokens = new List<int>();
@@ -56,8 +56,6 @@ public sealed class SequentialGenerator : IDisposable
         var position = prompt.Count;
         var logitsIndex = _batch.Count - 1;
         var finish = GenerationFinish.Length;
-        var chars = new char[64];
-        var piece = new byte[256];
 
         void Emit(string s)
         {
@@ -77,17 +75,7 @@ public sealed class SequentialGenerator : IDisposable
                 break;
             }
             tokens.Add(token);
-            var length = model.Vocab.TokenBytes(token, piece);
-            if (length < 0)
-            {
-                piece = new byte[-length];
-                length = model.Vocab.TokenBytes(token, piece);
-            }
-            var bytes = piece.AsSpan(0, length);
-            var count = decoder.GetCharCount(bytes, flush: false);
-            if (count > chars.Length) chars = new char[count * 2];
-            var written = decoder.GetChars(bytes, chars, flush: false);
-            Emit(stops.Append(new string(chars, 0, written)));
+            Emit(stops.Append(decoder.Append(token)));
             if (stops.Stopped)
             {
                 finish = GenerationFinish.StopSequence;

@@ -1,0 +1,574 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using SynthPipeline.Llama.Teacher;
+
+namespace SynthPipeline.Llama.Engine;
+
+/// <summary>
+/// Continuous batching over one llama.cpp context. Concurrent <see cref="GenerateAsync"/> calls become sequences
+/// of a single decode loop on a dedicated thread: every step decodes one token for each generating sequence plus
+/// chunks of admitted prompts, up to the batch size. Each sequence has its own sampler (grammar, seed), stop rules
+/// and token limit. A prompt prefix that another sequence already computed is shared instead of recomputed.
+/// Requests wait for a free slot rather than fail; a decode error fails only the requests it touches.
+/// </summary>
+public sealed partial class BatchedEngine : IDisposable
+{
+    private readonly LlamaModel _model;
+    private readonly EngineOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly LlamaContext _context;
+    private readonly LlamaBatch _batch;
+    private readonly EngineSequence[] _slots;
+    private readonly EngineSequence[] _tokenOwner;
+    private readonly List<(int BatchIndex, EngineSequence Slot)> _outputs = [];
+    private readonly List<EngineSequence> _promptOrder = [];
+    private readonly ConcurrentQueue<EngineRequest> _incoming = new();
+    private readonly Queue<EngineRequest> _waiting = new();
+    private readonly ManualResetEventSlim _wake = new(false);
+    private readonly CancellationTokenSource _shutdown = new();
+    private readonly Lock _submitLock = new();
+    private readonly RateMeter _rates;
+    private readonly Thread _thread;
+    private long _admissions;
+    private int _queueDepth;
+    private int _active;
+    private long _kvHeld;
+    private long _promptProcessed;
+    private long _promptReused;
+    private long _generated;
+    private long _backendSampled;
+    private long _decodes;
+    private long _completed;
+    private long _failed;
+    private bool _disposed;
+    private Exception? _fatal;
+
+    /// <summary>Creates the context (unified KV, one sequence id per slot) and starts the decode loop.</summary>
+    /// <remarks><paramref name="loraAdapters"/> apply to every sequence, with their scales.</remarks>
+    /// <exception cref="ArgumentException">Invalid options; the message names the keys.</exception>
+    /// <exception cref="LlamaModelException">The context cannot be created (for example, out of memory).</exception>
+    public BatchedEngine(LlamaModel model, EngineOptions? options = null, IReadOnlyList<(LlamaLoraAdapter Adapter, float Scale)>? loraAdapters = null,
+        ILogger? logger = null, TimeProvider? timeProvider = null)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _options = (options ?? new EngineOptions()).Validate();
+        _logger = logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        _context = LlamaContext.Create(model, new LlamaContextOptions
+        {
+            ContextSize = checked(_options.ParallelSequences * _options.ContextPerSequence),
+            SequenceCount = _options.ParallelSequences,
+            BatchSize = _options.BatchSize,
+            MicroBatchSize = _options.MicroBatchSize,
+            Threads = _options.Threads,
+            FlashAttention = _options.FlashAttention,
+            KvCacheType = _options.KvCacheType,
+            UnifiedKvCache = true,
+        });
+        try
+        {
+            if (loraAdapters is { Count: > 0 }) _context.SetLoraAdapters(loraAdapters);
+        }
+        catch
+        {
+            _context.Dispose();
+            throw;
+        }
+        _batch = new LlamaBatch(_options.BatchSize);
+        _tokenOwner = new EngineSequence[_options.BatchSize];
+        _slots = Enumerable.Range(0, _options.ParallelSequences).Select(i => new EngineSequence(i)).ToArray();
+        _rates = new RateMeter(_time, TimeSpan.FromSeconds(5));
+        _thread = new Thread(Run) { IsBackground = true, Name = "synth-engine" };
+        _thread.Start();
+    }
+
+    public LlamaModel Model => _model;
+
+    public EngineOptions Options => _options;
+
+    /// <summary>
+    /// Queues a generation. The task completes when it ends; <paramref name="onText"/> receives text as it becomes
+    /// safe to emit, on the engine thread, so it must return quickly.
+    /// </summary>
+    /// <exception cref="PromptTooLongException">The prompt does not fit one sequence's context.</exception>
+    /// <exception cref="InvalidGrammarException">The request's grammar does not parse (this request only).</exception>
+    /// <exception cref="ObjectDisposedException">The engine was disposed.</exception>
+    public Task<GenerationResult> GenerateAsync(GenerationRequest request, Action<string>? onText = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.PromptTokens.Count == 0) throw new ArgumentException("the prompt is empty", nameof(request));
+        if (request.PromptTokens.Count >= _options.ContextPerSequence)
+            throw new PromptTooLongException(request.PromptTokens.Count, _options.ContextPerSequence);
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxTokens, 1, nameof(request));
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<GenerationResult>(cancellationToken);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var sampler = LlamaSampler.Create(_model, request.Sampling);
+        var item = new EngineRequest(request, sampler, onText, cancellationToken, _time.GetTimestamp());
+        lock (_submitLock)
+        {
+            if (_disposed || _fatal is not null)
+            {
+                sampler.Dispose();
+                if (_fatal is not null) throw new LlamaModelException($"the generation engine stopped: {_fatal.Message}", _fatal);
+                throw new ObjectDisposedException(nameof(BatchedEngine), "the teacher was disposed");
+            }
+            if (cancellationToken.CanBeCanceled)
+                item.Registration = cancellationToken.Register(static s => ((ManualResetEventSlim)s!).Set(), _wake);
+            Interlocked.Increment(ref _queueDepth);
+            _incoming.Enqueue(item);
+        }
+        _wake.Set();
+        return item.Completion.Task;
+    }
+
+    /// <summary>A snapshot of queue, sequences, rates and KV use; safe to call from any thread.</summary>
+    public EngineMetrics Metrics()
+    {
+        var prompt = Interlocked.Read(ref _promptProcessed);
+        var generated = Interlocked.Read(ref _generated);
+        var (promptRate, generatedRate) = _rates.Rates(prompt, generated);
+        return new EngineMetrics(
+            Volatile.Read(ref _queueDepth), Volatile.Read(ref _active), promptRate, generatedRate,
+            Interlocked.Read(ref _kvHeld), (long)_options.ParallelSequences * _options.ContextPerSequence,
+            prompt, Interlocked.Read(ref _promptReused), generated, Interlocked.Read(ref _backendSampled),
+            Interlocked.Read(ref _decodes), Interlocked.Read(ref _completed), Interlocked.Read(ref _failed));
+    }
+
+    /// <summary>
+    /// Stops the loop within one decode step: running and queued requests fail with <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public void Dispose()
+    {
+        lock (_submitLock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        _shutdown.Cancel();
+        _wake.Set();
+        // Native objects may only go once the loop no longer uses them; the abort callback makes this wait short.
+        if (!_thread.Join(TimeSpan.FromSeconds(30)))
+            throw new InvalidOperationException("the generation engine did not stop within 30 s of Dispose");
+        _batch.Dispose();
+        _context.Dispose();
+        _shutdown.Dispose();
+    }
+
+    private void Run()
+    {
+        try
+        {
+            Loop();
+            FailEverything(running => new ObjectDisposedException(nameof(BatchedEngine),
+                $"the teacher was disposed while this request was {(running ? "running" : "waiting")}"));
+        }
+#pragma warning disable CA1031 // a bug in the loop must fail the requests, not hang their callers
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            lock (_submitLock) _fatal = e;
+            LogEngineStopped(_logger, e);
+            FailEverything(_ => new LlamaModelException($"the generation engine stopped: {e.Message}", e));
+        }
+    }
+
+    private void Loop()
+    {
+        using var abort = _context.AbortOn(_shutdown.Token);
+        while (!_shutdown.IsCancellationRequested)
+        {
+            _wake.Reset();
+            while (_incoming.TryDequeue(out var item)) _waiting.Enqueue(item);
+            DropCancelled();
+            ResolveLinks();
+            Admit();
+            if (_active == 0)
+            {
+                _wake.Wait();
+                continue;
+            }
+            if (!Step()) _wake.Wait(TimeSpan.FromMilliseconds(5));
+            _rates.Record(Interlocked.Read(ref _promptProcessed), Interlocked.Read(ref _generated));
+            long held = 0;
+            foreach (var s in _slots) held += s.Decoded;
+            Interlocked.Exchange(ref _kvHeld, held);
+        }
+    }
+
+    private void DropCancelled()
+    {
+        if (_waiting.Any(r => r.Token.IsCancellationRequested))
+        {
+            var keep = _waiting.Where(r => !r.Token.IsCancellationRequested).ToList();
+            foreach (var r in _waiting.Where(r => r.Token.IsCancellationRequested))
+            {
+                Interlocked.Decrement(ref _queueDepth);
+                Interlocked.Increment(ref _failed);
+                r.Sampler.Dispose();
+                r.Registration.Dispose();
+                r.Completion.TrySetCanceled(r.Token);
+            }
+            _waiting.Clear();
+            foreach (var r in keep) _waiting.Enqueue(r);
+        }
+        foreach (var slot in _slots)
+            if (slot.Request is { Token.IsCancellationRequested: true }) Finish(slot, GenerationFinish.Length, canceled: true);
+    }
+
+    private void Admit()
+    {
+        while (_waiting.Count > 0)
+        {
+            var request = _waiting.Peek();
+            var slot = ChooseFreeSlot(request.Prompt);
+            if (slot is null) return;
+            _waiting.Dequeue();
+            Interlocked.Decrement(ref _queueDepth);
+            Start(slot, request);
+        }
+    }
+
+    /// <summary>The free slot whose cached KV shares the longest prefix with the prompt; ties go to the least recently used.</summary>
+    private EngineSequence? ChooseFreeSlot(int[] prompt)
+    {
+        EngineSequence? best = null;
+        var bestShared = -1;
+        foreach (var slot in _slots)
+        {
+            if (slot.IsActive) continue;
+            var shared = _options.PrefixSharing ? CommonPrefix(prompt, slot.Tokens, slot.Decoded) : 0;
+            if (shared > bestShared || (shared == bestShared && slot.Admission < best!.Admission))
+            {
+                best = slot;
+                bestShared = shared;
+            }
+        }
+        return best;
+    }
+
+    private void Start(EngineSequence slot, EngineRequest request)
+    {
+        var prompt = request.Prompt;
+        // The last prompt token is always decoded: its logits give the first sampled token.
+        var shareable = prompt.Length - 1;
+        var keep = _options.PrefixSharing ? Math.Min(CommonPrefix(prompt, slot.Tokens, slot.Decoded), shareable) : 0;
+        EngineSequence? source = null;
+        var sourceLength = 0;
+        if (_options.PrefixSharing)
+        {
+            foreach (var other in _slots)
+            {
+                if (ReferenceEquals(other, slot)) continue;
+                var shared = Math.Min(CommonPrefix(prompt, other.Tokens, other.Tokens.Count), shareable);
+                if (shared > sourceLength)
+                {
+                    source = other;
+                    sourceLength = shared;
+                }
+            }
+        }
+
+        slot.Begin(request, _model.Vocab, ++_admissions, _time.GetTimestamp());
+        if (source is not null && sourceLength > keep && (source.Decoded >= sourceLength || sourceLength >= _options.MinSharedPrefix))
+        {
+            _context.RemoveSequence(slot.Id);
+            slot.ClearCache();
+            slot.Tokens.AddRange(prompt);
+            if (source.Decoded >= sourceLength) Share(source, slot, sourceLength);
+            else
+            {
+                slot.LinkSource = source;
+                slot.LinkLength = sourceLength;
+            }
+        }
+        else
+        {
+            if (keep < slot.Decoded && !_context.RemoveSequence(slot.Id, keep))
+            {
+                _context.RemoveSequence(slot.Id);
+                keep = 0;
+            }
+            slot.Tokens.Clear();
+            slot.Tokens.AddRange(prompt);
+            slot.Decoded = keep;
+            Interlocked.Add(ref _promptReused, keep);
+        }
+
+        if (_options.BackendSampling && request.Sampler.Settings is { Grammar: null } s && !HasPenalties(s))
+            slot.BackendSampler = _context.SetBackendSampler(slot.Id, request.Sampler);
+        Interlocked.Increment(ref _active);
+    }
+
+    private static bool HasPenalties(SamplingSettings s) => s.RepeatPenalty != 1 || s.PresencePenalty != 0 || s.FrequencyPenalty != 0;
+
+    /// <summary>Makes <paramref name="target"/> share the KV of the first <paramref name="length"/> positions of <paramref name="source"/>.</summary>
+    private void Share(EngineSequence source, EngineSequence target, int length)
+    {
+        if (length > 0) _context.CopySequence(source.Id, target.Id, 0, length);
+        target.Decoded = length;
+        Interlocked.Add(ref _promptReused, length);
+    }
+
+    /// <summary>Completes waits on prefixes that their source has now computed, or will never compute.</summary>
+    private void ResolveLinks()
+    {
+        foreach (var slot in _slots)
+        {
+            var source = slot.LinkSource;
+            if (source is null) continue;
+            if (source.Decoded >= slot.LinkLength || !source.IsActive) ResolveLink(slot);
+        }
+    }
+
+    private void ResolveLink(EngineSequence slot)
+    {
+        var source = slot.LinkSource!;
+        slot.LinkSource = null;
+        var length = Math.Min(slot.LinkLength, CommonPrefix(CollectionsMarshal.AsSpan(slot.Tokens), source.Tokens, source.Decoded));
+        Share(source, slot, length);
+    }
+
+    /// <summary>Before a sequence's KV changes or goes, every sequence waiting to share it takes what is there now.</summary>
+    private void ReleaseLinksTo(EngineSequence source)
+    {
+        foreach (var slot in _slots)
+            if (ReferenceEquals(slot.LinkSource, source)) ResolveLink(slot);
+    }
+
+    /// <summary>Builds and decodes one batch; false when nothing could be added.</summary>
+    private bool Step()
+    {
+        _batch.Clear();
+        _outputs.Clear();
+        foreach (var slot in _slots)
+        {
+            if (!slot.IsGenerating || _batch.Count == _batch.Capacity) continue;
+            Add(slot, slot.Decoded, wantLogits: true);
+        }
+        _promptOrder.Clear();
+        foreach (var slot in _slots)
+            if (slot.IsPromptProcessing) _promptOrder.Add(slot);
+        _promptOrder.Sort(static (a, b) => a.Admission.CompareTo(b.Admission));
+        foreach (var slot in _promptOrder)
+        {
+            var n = Math.Min(_batch.Capacity - _batch.Count, slot.PromptLength - slot.Decoded);
+            for (var j = 0; j < n; j++)
+            {
+                var position = slot.Decoded + j;
+                Add(slot, position, wantLogits: position == slot.PromptLength - 1);
+            }
+            if (_batch.Count == _batch.Capacity) break;
+        }
+        if (_batch.Count == 0) return false;
+        Decode();
+        return true;
+    }
+
+    private void Add(EngineSequence slot, int position, bool wantLogits)
+    {
+        if (wantLogits) _outputs.Add((_batch.Count, slot));
+        _tokenOwner[_batch.Count] = slot;
+        _batch.Add(slot.Tokens[position], position, slot.Id, wantLogits);
+    }
+
+    /// <summary>
+    /// Decodes the batch, halving the chunk on "no KV slot" (after dropping idle prefix caches). What still fails
+    /// fails only the sequences in the failing chunk; the rest of the batch is retried next step.
+    /// </summary>
+    private void Decode()
+    {
+        var start = 0;
+        var chunk = _batch.Count;
+        var evicted = false;
+        var output = 0;
+        while (start < _batch.Count)
+        {
+            var n = Math.Min(chunk, _batch.Count - start);
+            var status = _context.Decode(_batch, start, n);
+            Interlocked.Increment(ref _decodes);
+            if (status == DecodeStatus.Ok)
+            {
+                output = Advance(start, n, output);
+                start += n;
+                continue;
+            }
+            if (status == DecodeStatus.Aborted && _shutdown.IsCancellationRequested) return;
+            if (status == DecodeStatus.NoKvSlot)
+            {
+                if (!evicted)
+                {
+                    evicted = true;
+                    if (EvictIdleCaches()) continue;
+                }
+                if (n > 1)
+                {
+                    chunk = Math.Max(1, n / 2);
+                    continue;
+                }
+            }
+            FailChunk(start, n, status);
+            return;
+        }
+    }
+
+    private int Advance(int start, int count, int output)
+    {
+        long prompt = 0;
+        for (var i = start; i < start + count; i++)
+        {
+            var slot = _tokenOwner[i];
+            if (slot.Decoded < slot.PromptLength) prompt++;
+            slot.Decoded++;
+        }
+        Interlocked.Add(ref _promptProcessed, prompt);
+        for (; output < _outputs.Count && _outputs[output].BatchIndex < start + count; output++)
+        {
+            var (index, slot) = _outputs[output];
+            if (!slot.IsActive) continue;
+            var token = slot.Request!.Sampler.Sample(_context, index - start);
+            if (slot.BackendSampler && _context.HasBackendSample(index - start)) Interlocked.Increment(ref _backendSampled);
+            Accept(slot, token);
+        }
+        return output;
+    }
+
+    private void Accept(EngineSequence slot, int token)
+    {
+        Interlocked.Increment(ref _generated);
+        var request = slot.Request!.Request;
+        if (slot.Generated.Count == 0) slot.FirstToken = _time.GetElapsedTime(slot.StartedAt);
+        if (!request.IgnoreEndOfGeneration && _model.Vocab.IsEndOfGeneration(token))
+        {
+            Finish(slot, GenerationFinish.EndOfTurn);
+            return;
+        }
+        slot.Generated.Add(token);
+        if (!Emit(slot, slot.Stops.Append(slot.Decoder!.Append(token)))) return;
+        if (slot.Stops.Stopped) Finish(slot, GenerationFinish.StopSequence);
+        else if (slot.Generated.Count >= request.MaxTokens || slot.Tokens.Count >= _options.ContextPerSequence) Finish(slot, GenerationFinish.Length);
+        else slot.Tokens.Add(token);
+    }
+
+    /// <summary>Hands text to the request's callback; a callback that throws fails its own request only.</summary>
+    private bool Emit(EngineSequence slot, string text)
+    {
+        if (text.Length == 0) return true;
+        slot.Text.Append(text);
+        try
+        {
+            slot.Request!.OnText?.Invoke(text);
+            return true;
+        }
+#pragma warning disable CA1031 // the caller's exception goes back to that caller
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Finish(slot, GenerationFinish.Length, error: e);
+            return false;
+        }
+    }
+
+    private void Finish(EngineSequence slot, GenerationFinish finish, Exception? error = null, bool canceled = false)
+    {
+        ReleaseLinksTo(slot);
+        if (error is null && !canceled && !slot.Stops.Stopped && !Emit(slot, slot.Stops.Flush())) return;
+        var request = slot.End();
+        Interlocked.Decrement(ref _active);
+        if (slot.BackendSampler)
+        {
+            _context.SetBackendSampler(slot.Id, null);
+            slot.BackendSampler = false;
+        }
+        request.Sampler.Dispose();
+        request.Registration.Dispose();
+        if (error is not null || !_options.PrefixSharing)
+        {
+            _context.RemoveSequence(slot.Id);
+            slot.ClearCache();
+        }
+        if (error is not null)
+        {
+            Interlocked.Increment(ref _failed);
+            request.Completion.TrySetException(error);
+        }
+        else if (canceled)
+        {
+            Interlocked.Increment(ref _failed);
+            request.Completion.TrySetCanceled(request.Token);
+        }
+        else
+        {
+            Interlocked.Increment(ref _completed);
+            var result = new GenerationResult(slot.Text.ToString(), [.. slot.Generated], finish, request.Prompt.Length,
+                slot.FirstToken, _time.GetElapsedTime(request.SubmittedAt));
+            LogCompleted(_logger, slot.Id, result.PromptTokens, result.Tokens.Count, result.Finish);
+            request.Completion.TrySetResult(result);
+        }
+    }
+
+    private bool EvictIdleCaches()
+    {
+        var any = false;
+        foreach (var slot in _slots)
+        {
+            if (slot.IsActive || slot.Decoded == 0) continue;
+            _context.RemoveSequence(slot.Id);
+            slot.ClearCache();
+            any = true;
+        }
+        return any;
+    }
+
+    private void FailChunk(int start, int count, DecodeStatus status)
+    {
+        var message = status == DecodeStatus.NoKvSlot
+            ? $"llama_decode found no KV space even for one token (Teacher:ParallelSequences × Teacher:ContextPerSequence = {_options.ParallelSequences * _options.ContextPerSequence} cells)"
+            : $"llama_decode failed ({status}) for this request's tokens: {Native.NativeLog.TakeRecentProblems()}";
+        LogDecodeFailed(_logger, status, count);
+        var failed = new HashSet<EngineSequence>();
+        for (var i = start; i < start + count; i++) failed.Add(_tokenOwner[i]);
+        foreach (var slot in failed)
+            if (slot.IsActive) Finish(slot, GenerationFinish.Length, error: new LlamaModelException(message));
+    }
+
+    private void FailEverything(Func<bool, Exception> error)
+    {
+        foreach (var slot in _slots)
+        {
+            if (!slot.IsActive) continue;
+            var request = slot.End();
+            if (slot.BackendSampler) _context.SetBackendSampler(slot.Id, null);
+            slot.BackendSampler = false;
+            request.Sampler.Dispose();
+            request.Registration.Dispose();
+            request.Completion.TrySetException(error(true));
+        }
+        Volatile.Write(ref _active, 0);
+        lock (_submitLock)
+        {
+            while (_incoming.TryDequeue(out var item)) _waiting.Enqueue(item);
+        }
+        while (_waiting.TryDequeue(out var request))
+        {
+            request.Sampler.Dispose();
+            request.Registration.Dispose();
+            request.Completion.TrySetException(error(false));
+        }
+        Volatile.Write(ref _queueDepth, 0);
+    }
+
+    private static int CommonPrefix(ReadOnlySpan<int> prompt, List<int> tokens, int limit) =>
+        prompt.CommonPrefixLength(CollectionsMarshal.AsSpan(tokens)[..Math.Min(limit, tokens.Count)]);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Debug, Message = "engine slot {Slot} finished: {Prompt} prompt tokens, {Completion} generated, {Finish}")]
+    private static partial void LogCompleted(ILogger logger, int slot, int prompt, int completion, GenerationFinish finish);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "llama_decode returned {Status} for {Tokens} tokens; the requests in them failed and the loop goes on")]
+    private static partial void LogDecodeFailed(ILogger logger, DecodeStatus status, int tokens);
+
+    [LoggerMessage(EventId = 22, Level = LogLevel.Error, Message = "the generation engine stopped")]
+    private static partial void LogEngineStopped(ILogger logger, Exception error);
+}

@@ -1,0 +1,67 @@
+namespace SynthPipeline.Llama.Engine;
+
+/// <summary>
+/// Settings of <see cref="BatchedEngine"/>. The KV cache holds <see cref="ParallelSequences"/> ×
+/// <see cref="ContextPerSequence"/> cells in one unified buffer; each sequence may use up to its share.
+/// Validation messages name the <c>Teacher:</c> configuration keys these come from.
+/// </summary>
+public sealed record EngineOptions
+{
+    /// <summary>Sequences decoded together in every step (llama.cpp's limit is 256).</summary>
+    public int ParallelSequences { get; init; } = 4;
+
+    /// <summary>Tokens (prompt plus output) one sequence may hold.</summary>
+    public int ContextPerSequence { get; init; } = 4096;
+
+    /// <summary>Tokens submitted to one llama_decode (n_batch): one per generating sequence plus prompt chunks.</summary>
+    public int BatchSize { get; init; } = 512;
+
+    /// <summary>Tokens computed at once inside a decode (n_ubatch).</summary>
+    public int MicroBatchSize { get; init; } = 512;
+
+    /// <summary>CPU threads; 0 = all cores.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>null = llama.cpp decides, true = on, false = off.</summary>
+    public bool? FlashAttention { get; init; }
+
+    /// <summary>KV cache element type: f16, bf16, f32, q8_0 or q4_0.</summary>
+    public string KvCacheType { get; init; } = "f16";
+
+    /// <summary>Sample inside the compute graph where the sampler chain allows it (no grammar, no penalties).</summary>
+    public bool BackendSampling { get; init; } = true;
+
+    /// <summary>Reuse the KV of a prompt prefix another sequence already computed instead of computing it again.</summary>
+    public bool PrefixSharing { get; init; } = true;
+
+    /// <summary>Shortest shared prefix worth waiting for while another sequence is still computing it.</summary>
+    public int MinSharedPrefix { get; init; } = 16;
+
+    public const int MaxParallelSequences = 256;
+
+    /// <summary>Every problem, each naming its configuration key; empty when valid.</summary>
+    public IReadOnlyList<string> Problems()
+    {
+        var p = new List<string>();
+        if (ParallelSequences is < 1 or > MaxParallelSequences)
+            p.Add($"Teacher:ParallelSequences={ParallelSequences}: must be between 1 and {MaxParallelSequences}");
+        if (ContextPerSequence < 16) p.Add($"Teacher:ContextPerSequence={ContextPerSequence}: must be at least 16");
+        if (BatchSize < 1) p.Add($"Teacher:BatchSize={BatchSize}: must be at least 1");
+        else if (BatchSize < ParallelSequences)
+            p.Add($"Teacher:BatchSize={BatchSize}: must be at least Teacher:ParallelSequences ({ParallelSequences}) so every sequence advances each step");
+        if (MicroBatchSize < 1) p.Add($"Teacher:MicroBatchSize={MicroBatchSize}: must be at least 1");
+        if (Threads < 0) p.Add($"Teacher:Threads={Threads}: must be 0 (all cores) or more");
+        if (MinSharedPrefix < 1) p.Add($"Teacher:MinSharedPrefix={MinSharedPrefix}: must be at least 1");
+        if (KvCacheType.ToUpperInvariant() is not ("F16" or "BF16" or "F32" or "Q8_0" or "Q4_0"))
+            p.Add($"Teacher:KvCacheType='{KvCacheType}': use f16, bf16, f32, q8_0 or q4_0");
+        return p;
+    }
+
+    /// <exception cref="ArgumentException">A setting is invalid; the message names every bad key.</exception>
+    public EngineOptions Validate()
+    {
+        var problems = Problems();
+        if (problems.Count > 0) throw new ArgumentException("invalid engine settings: " + string.Join("; ", problems));
+        return this;
+    }
+}

@@ -1,0 +1,24 @@
+using SynthPipeline.Llama.Teacher;
+
+namespace SynthPipeline.Llama.Engine;
+
+/// <summary>A submitted generation with everything the engine thread needs to run and complete it.</summary>
+internal sealed class EngineRequest(GenerationRequest request, LlamaSampler sampler, Action<string>? onText, CancellationToken token, long submittedAt)
+{
+    public GenerationRequest Request { get; } = request;
+
+    public int[] Prompt { get; } = request.PromptTokens as int[] ?? [.. request.PromptTokens];
+
+    /// <summary>Owned: disposed by the engine when the request ends.</summary>
+    public LlamaSampler Sampler { get; } = sampler;
+
+    public Action<string>? OnText { get; } = onText;
+
+    public CancellationToken Token { get; } = token;
+
+    public long SubmittedAt { get; } = submittedAt;
+
+    public CancellationTokenRegistration Registration { get; set; }
+
+    public TaskCompletionSource<GenerationResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

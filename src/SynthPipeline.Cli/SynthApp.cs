@@ -20,6 +20,7 @@ public static class SynthApp
         var root = new RootCommand("SynthPipeline: make LLM fine-tuning data with a local GGUF teacher, and train a LoRA adapter on it");
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(ModelCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return root;
     }
 

@@ -24,8 +24,9 @@ public sealed record LlamaModelLoadOptions
 /// </summary>
 public sealed unsafe class LlamaModel : IDisposable
 {
-    private LlamaModel(string path, GgufFile gguf, SafeLlamaModelHandle handle)
+    private LlamaModel(string path, GgufFile gguf, SafeLlamaModelHandle handle, bool onGpu)
     {
+        OnGpu = onGpu;
         Path = path;
         Gguf = gguf;
         Handle = handle;
@@ -35,6 +36,9 @@ public sealed unsafe class LlamaModel : IDisposable
     internal SafeLlamaModelHandle Handle { get; }
 
     public string Path { get; }
+
+    /// <summary>Layers were offloaded to a GPU device (so in-graph sampling runs there too).</summary>
+    public bool OnGpu { get; }
 
     /// <summary>The validated header, metadata and tensor table.</summary>
     public GgufFile Gguf { get; }
@@ -127,7 +131,8 @@ public sealed unsafe class LlamaModel : IDisposable
                     $"llama.cpp could not load '{full}' (architecture '{gguf.Architecture ?? "none"}')" +
                     (why.Length > 0 ? $": {why}" : "; set Logging:LogLevel:SynthPipeline=Debug for llama.cpp's log"));
             }
-            return new LlamaModel(full, gguf, new SafeLlamaModelHandle(native));
+            var onGpu = options.GpuLayers != 0 && !options.VocabOnly && LlamaLibrary.Devices.Any(d => !d.StartsWith("CPU", StringComparison.OrdinalIgnoreCase));
+            return new LlamaModel(full, gguf, new SafeLlamaModelHandle(native), onGpu);
         }
         finally
         {

@@ -18,6 +18,28 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Bench_DemoModel_PrintsARowPerParallelismAndWritesJson()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var json = Path.Combine(dir, "bench.json");
+        var r = await SynthProcess.RunAsync(dir, null, "bench", "--npp", "16", "--ntg", "8", "--npl", "1,4", "--sampling", "cpu", "--json", json);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("S_TG t/s", r.Stdout, StringComparison.Ordinal);
+        using var rows = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
+        Assert.Equal([1, 4], rows.RootElement.EnumerateArray().Select(e => e.GetProperty("b").GetInt32()));
+        Assert.All(rows.RootElement.EnumerateArray(), e => Assert.True(e.GetProperty("speed_tg").GetDouble() > 0));
+    }
+
+    [Fact]
+    public async Task Bench_BadParallelismList_NamesTheFlag()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, null, "bench", "--npl", "1,lots");
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains("--npl: 'lots'", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Chat_SameSeedTwice_PrintsTheSameAnswer()
     {
         var dir = SynthProcess.ScratchDirectory();

@@ -42,7 +42,7 @@ internal static class TeacherFactory
         Threads = options.Threads,
         KvCacheType = options.KvCacheType,
         FlashAttention = options.FlashAttentionSwitch,
-        BackendSampling = options.BackendSampling,
+        BackendSampling = options.GraphSampling,
         PrefixSharing = options.PrefixSharing,
     };
 

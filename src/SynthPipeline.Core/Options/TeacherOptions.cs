@@ -42,8 +42,8 @@ public sealed class TeacherOptions
     /// <summary>Flash attention: auto, on or off.</summary>
     public string FlashAttention { get; set; } = "auto";
 
-    /// <summary>Sample inside the compute graph where a request's sampler allows it (no grammar, no penalties).</summary>
-    public bool BackendSampling { get; set; } = true;
+    /// <summary>Where tokens are sampled: graph (inside the compute graph, where a request's sampler allows it), cpu, or auto (graph when the model runs on a GPU).</summary>
+    public string Sampling { get; set; } = "auto";
 
     /// <summary>Share the KV of prompt prefixes between sequences instead of recomputing them.</summary>
     public bool PrefixSharing { get; set; } = true;
@@ -79,11 +79,16 @@ public sealed class TeacherOptions
             errors.Add($"{Section}:BatchSize: {BatchSize} is less than {Section}:ParallelSequences ({ParallelSequences}); every sequence needs a token in each step");
         if ((KvCacheType ?? "").ToUpperInvariant() is not ("F16" or "BF16" or "F32" or "Q8_0" or "Q4_0"))
             errors.Add($"{Section}:KvCacheType: '{KvCacheType}' is not one of f16, bf16, f32, q8_0, q4_0");
+        if ((Sampling ?? "").ToUpperInvariant() is not ("AUTO" or "GRAPH" or "CPU"))
+            errors.Add($"{Section}:Sampling: '{Sampling}' is not one of auto, graph, cpu");
         if ((FlashAttention ?? "").ToUpperInvariant() is not ("AUTO" or "ON" or "OFF"))
             errors.Add($"{Section}:FlashAttention: '{FlashAttention}' is not one of auto, on, off");
         if (errors.Count > 0) throw new OptionsValidationError(errors);
         return this;
     }
+
+    /// <summary>In-graph sampling as a tri-state: null = auto.</summary>
+    public bool? GraphSampling => Sampling?.ToUpperInvariant() switch { "GRAPH" => true, "CPU" => false, _ => null };
 
     /// <summary>Flash attention as a tri-state: null = auto.</summary>
     public bool? FlashAttentionSwitch => FlashAttention?.ToUpperInvariant() switch { "ON" => true, "OFF" => false, _ => null };

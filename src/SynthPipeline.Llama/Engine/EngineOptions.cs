@@ -28,8 +28,12 @@ public sealed record EngineOptions
     /// <summary>KV cache element type: f16, bf16, f32, q8_0 or q4_0.</summary>
     public string KvCacheType { get; init; } = "f16";
 
-    /// <summary>Sample inside the compute graph where the sampler chain allows it (no grammar, no penalties).</summary>
-    public bool BackendSampling { get; init; } = true;
+    /// <summary>
+    /// Sample inside the compute graph where the sampler chain allows it (no grammar, no penalties), so logits stay on
+    /// the device. null = when the model runs on a GPU: on a CPU the graph's full-vocabulary sort measured slower
+    /// than llama.cpp's CPU samplers.
+    /// </summary>
+    public bool? BackendSampling { get; init; }
 
     /// <summary>Reuse the KV of a prompt prefix another sequence already computed instead of computing it again.</summary>
     public bool PrefixSharing { get; init; } = true;

@@ -18,9 +18,15 @@ public enum GenerationFinish
 public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, SamplingSettings Sampling, int MaxTokens, IReadOnlyList<string> StopSequences)
 {
     public bool IgnoreEndOfGeneration { get; init; }
+
+    /// <summary>Called with every sampled token, on the generating thread (keep it trivial: counters, timestamps).</summary>
+    public Action<int>? OnToken { get; init; }
 }
 
-/// <summary>What a generation produced, with timings measured by the caller's <see cref="TimeProvider"/>.</summary>
+/// <summary>
+/// What a generation produced, with timings measured by the caller's <see cref="TimeProvider"/> from the moment the
+/// request was submitted (so queueing counts in the time to first token).
+/// </summary>
 public sealed record GenerationResult(
     string Text,
     IReadOnlyList<int> Tokens,

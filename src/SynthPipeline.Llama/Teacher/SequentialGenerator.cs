@@ -69,6 +69,7 @@ public sealed class SequentialGenerator : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             var token = sampler.Sample(_context, logitsIndex);
             if (tokens.Count == 0) firstToken = _time.GetElapsedTime(start);
+            request.OnToken?.Invoke(token);
             if (!request.IgnoreEndOfGeneration && model.Vocab.IsEndOfGeneration(token))
             {
                 finish = GenerationFinish.EndOfTurn;

@@ -1,0 +1,4 @@
+namespace SynthPipeline.Novelty;
+
+/// <summary>The most similar earlier instruction: its index in the index (-1 when the index is empty) and its ROUGE-L F.</summary>
+public readonly record struct NoveltyMatch(int Index, double Score);

@@ -26,6 +26,7 @@ public sealed class NoveltyIndex
     private int[] _length = new int[256];
     private int _count;
     private int[] _slot = [];
+    private int _maxLength;
 
     public int Count => _count;
 
@@ -65,6 +66,7 @@ public sealed class NoveltyIndex
         ids.CopyTo(_tokens, _tokenCount);
         _start[_count] = _tokenCount;
         _length[_count] = ids.Length;
+        _maxLength = Math.Max(_maxLength, ids.Length);
         _tokenCount += ids.Length;
         return _count++;
     }
@@ -77,9 +79,8 @@ public sealed class NoveltyIndex
         {
             var old = _slot.Length;
             Array.Resize(ref _slot, Math.Max(_ids.Count, old * 2));
-            _slot.AsSpan(old).Fill(-1);
         }
-        var pattern = new Pattern(target, _slot);
+        var pattern = new Pattern(target, _slot, _maxLength);
         try
         {
             return _count < ParallelThreshold ? Scan(pattern, 0, _count) : ScanParallel(pattern);
@@ -110,15 +111,15 @@ public sealed class NoveltyIndex
     {
         var bestIndex = -1;
         var best = -1.0;
-        var m = pattern.Length;
+        var upper = pattern.UpperBounds;
         Span<ulong> v = stackalloc ulong[pattern.Words];
         for (var j = from; j < to; j++)
         {
             var n = _length[j];
             // Even an LCS of min(m, n) could not beat the best so far (ties keep the earlier index).
-            if (RougeL.F(Math.Min(m, n), n, m) <= best) continue;
+            if (upper[n] <= best) continue;
             var lcs = pattern.Lcs(_tokens.AsSpan(_start[j], n), v);
-            var f = RougeL.F(lcs, n, m);
+            var f = lcs == 0 ? 0 : RougeL.F(lcs, n, pattern.Length);
             if (f > best)
             {
                 best = f;
@@ -130,7 +131,7 @@ public sealed class NoveltyIndex
 
     /// <summary>
     /// Match masks of the candidate for bit-parallel LCS: bit i of word i/64 is set where token i equals the key.
-    /// A dense token-to-mask table (shared, reset after each search) keeps the inner loop free of hashing.
+    /// A dense token-to-mask table (shared, reset after each search) keeps the inner loop free of hashing and branches.
     /// </summary>
     private sealed class Pattern
     {
@@ -139,20 +140,23 @@ public sealed class NoveltyIndex
         private readonly ulong _lastWordMask;
         private readonly int[] _distinct;
 
-        public Pattern(int[] tokens, int[] slot)
+        public Pattern(int[] tokens, int[] slot, int maxOtherLength)
         {
+            UpperBounds = new double[maxOtherLength + 1];
+            for (var n = 0; n <= maxOtherLength; n++) UpperBounds[n] = RougeL.F(Math.Min(tokens.Length, n), n, tokens.Length);
             _slot = slot;
             Length = tokens.Length;
             Words = (tokens.Length + 63) / 64;
             var distinct = new List<int>();
-            _masks = new ulong[tokens.Length * Words];
+            // Entry 0 is an all-zero mask for tokens the candidate lacks, so the inner loop needs no branch.
+            _masks = new ulong[(tokens.Length + 1) * Words];
             for (var i = 0; i < tokens.Length; i++)
             {
                 var k = slot[tokens[i]];
-                if (k < 0)
+                if (k == 0)
                 {
-                    k = slot[tokens[i]] = distinct.Count;
                     distinct.Add(tokens[i]);
+                    k = slot[tokens[i]] = distinct.Count;
                 }
                 _masks[k * Words + i / 64] |= 1UL << (i % 64);
             }
@@ -164,10 +168,13 @@ public sealed class NoveltyIndex
 
         public int Words { get; }
 
-        /// <summary>Returns the shared table to all -1.</summary>
+        /// <summary>The F an instruction of n tokens would reach with a perfect LCS: the most it can score.</summary>
+        public double[] UpperBounds { get; }
+
+        /// <summary>Returns the shared table to all zero.</summary>
         public void Release()
         {
-            foreach (var t in _distinct) _slot[t] = -1;
+            foreach (var t in _distinct) _slot[t] = 0;
         }
 
         public int Lcs(ReadOnlySpan<int> other, Span<ulong> v)
@@ -176,11 +183,10 @@ public sealed class NoveltyIndex
             if (Words == 1)
             {
                 var x = ulong.MaxValue;
+                var masks = _masks;
                 foreach (var t in other)
                 {
-                    var k = slot[t];
-                    if (k < 0) continue;
-                    var u = x & _masks[k];
+                    var u = x & masks[slot[t]];
                     x = (x + u) | (x & ~u);
                 }
                 return Length - BitOperations.PopCount(x & _lastWordMask);
@@ -189,7 +195,7 @@ public sealed class NoveltyIndex
             foreach (var t in other)
             {
                 var k = slot[t];
-                if (k < 0) continue;
+                if (k == 0) continue;
                 var mask = _masks.AsSpan(k * Words, Words);
                 ulong carry = 0;
                 for (var w = 0; w < Words; w++)

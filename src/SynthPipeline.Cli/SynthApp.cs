@@ -18,6 +18,7 @@ public static class SynthApp
     public static RootCommand CreateRoot()
     {
         var root = new RootCommand("SynthPipeline: make LLM fine-tuning data with a local GGUF teacher, and train a LoRA adapter on it");
+        root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(ModelCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
@@ -42,7 +43,8 @@ public static class SynthApp
             return ExitBadConfiguration;
         }
         catch (Exception e) when (e is GgufFormatException or FileNotFoundException or LlamaModelException or LlamaNativeLibraryException
-                                       or InvalidGrammarException or PromptTooLongException or ArgumentException)
+                                       or InvalidGrammarException or PromptTooLongException or ArgumentException
+                                       or Pipeline.Seeds.SeedFormatException or InvalidOperationException)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return ExitFailure;

@@ -14,6 +14,22 @@ internal static class SynthProcess
         return dir;
     }
 
+    /// <summary>Starts synth without waiting; the caller reads its streams and ends it.</summary>
+    public static Process Start(string workingDirectory, IDictionary<string, string>? environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "synth.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Teacher__", StringComparison.Ordinal)).ToList()) info.Environment.Remove(key);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
+        return Process.Start(info)!;
+    }
+
     public static Task<Result> RunAsync(string workingDirectory, IDictionary<string, string>? environment, params string[] args) =>
         RunAsync(workingDirectory, environment, null, args);
 

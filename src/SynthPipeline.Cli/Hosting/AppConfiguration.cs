@@ -19,6 +19,21 @@ internal static class AppConfiguration
         return builder.AddEnvironmentVariables().Build();
     }
 
+    /// <summary>Binds a section; a value of the wrong type is reported with its section.</summary>
+    public static T Bind<T>(IConfiguration configuration, string section) where T : new()
+    {
+        var options = new T();
+        try
+        {
+            configuration.GetSection(section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new OptionsValidationError([$"{section}: {e.InnerException?.Message ?? e.Message}"]);
+        }
+        return options;
+    }
+
     /// <summary>Binds the Teacher section; a value of the wrong type is reported with its key.</summary>
     public static TeacherOptions Teacher(IConfiguration configuration)
     {

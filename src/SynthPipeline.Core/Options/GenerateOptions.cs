@@ -1,0 +1,93 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SynthPipeline.Options;
+
+/// <summary>
+/// The <c>Generate</c> section of appsettings.json: the Self-Instruct run of <c>synth generate</c>.
+/// Command-line flags (<c>--seeds</c>, <c>--count</c>, <c>--out</c>) override it.
+/// </summary>
+public sealed class GenerateOptions
+{
+    public const string Section = "Generate";
+
+    /// <summary>Seed tasks: Self-Instruct JSONL, CSV or plain text.</summary>
+    public string Seeds { get; set; } = "seeds/self-instruct-seeds.jsonl";
+
+    /// <summary>Accepted machine-generated instructions to reach.</summary>
+    [Range(1, 10_000_000)]
+    public int Count { get; set; } = 100;
+
+    /// <summary>Folder that holds run folders.</summary>
+    public string Output { get; set; } = "output";
+
+    /// <summary>Run folder name; empty = a timestamped name.</summary>
+    public string? RunName { get; set; }
+
+    /// <summary>Seed of every random choice (prompt sampling, teacher sampling).</summary>
+    public int Seed { get; set; } = 42;
+
+    [Range(2, 64)]
+    public int PromptTasks { get; set; } = 8;
+
+    /// <summary>Of the in-context tasks, at most this many are machine-generated.</summary>
+    [Range(0, 64)]
+    public int PromptMachineTasks { get; set; } = 2;
+
+    /// <summary>Teacher requests in flight; 0 = twice Teacher:ParallelSequences.</summary>
+    [Range(0, 4096)]
+    public int RequestsInFlight { get; set; }
+
+    [Range(16, 1 << 16)]
+    public int InstructionMaxTokens { get; set; } = 512;
+
+    [Range(16, 1 << 16)]
+    public int InstanceMaxTokens { get; set; } = 512;
+
+    [Range(1, 5)]
+    public int InstancesPerTask { get; set; } = 5;
+
+    [Range(0.0, 2.0)]
+    public double Temperature { get; set; } = 0.7;
+
+    [Range(0.01, 1.0)]
+    public double TopP { get; set; } = 0.5;
+
+    /// <summary>Reject a candidate whose ROUGE-L F against any earlier instruction is above this.</summary>
+    [Range(0.0, 1.0)]
+    public double RougeThreshold { get; set; } = 0.7;
+
+    /// <summary>Keywords added to Self-Instruct's blacklist (Alpaca adds video, audio, music, flowchart, diagram).</summary>
+    public List<string> ExtraBlacklist { get; set; } = [];
+
+    /// <summary>A request with no new token for this long is cancelled and retried.</summary>
+    [Range(1, 86_400)]
+    public int StallSeconds { get; set; } = 120;
+
+    /// <summary>A request that takes longer than this in total is cancelled and retried.</summary>
+    [Range(1, 86_400)]
+    public int RequestTimeoutSeconds { get; set; } = 900;
+
+    /// <summary>Retries after a stall, timeout or teacher error; then the item is recorded as failed.</summary>
+    [Range(0, 20)]
+    public int Retries { get; set; } = 2;
+
+    /// <summary>Constrain the teacher with prompts/demo/*.gbnf: auto (only with the built-in demo model), on, off.</summary>
+    public string DemoGrammars { get; set; } = "auto";
+
+    /// <exception cref="OptionsValidationError">One or more settings are invalid; each names its key.</exception>
+    public GenerateOptions Validate()
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
+        var errors = results.Select(r => $"{Section}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}").ToList();
+        if (PromptMachineTasks >= PromptTasks) errors.Add($"{Section}:PromptMachineTasks: {PromptMachineTasks} must be less than {Section}:PromptTasks ({PromptTasks})");
+        if (string.IsNullOrWhiteSpace(Seeds)) errors.Add($"{Section}:Seeds: give a seed file");
+        if (string.IsNullOrWhiteSpace(Output)) errors.Add($"{Section}:Output: give an output folder");
+        if ((DemoGrammars ?? "").ToUpperInvariant() is not ("AUTO" or "ON" or "OFF"))
+            errors.Add($"{Section}:DemoGrammars: '{DemoGrammars}' is not one of auto, on, off");
+        if (RunName is { Length: > 0 } name && name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
+            errors.Add($"{Section}:RunName: '{name}' is not a valid folder name");
+        if (errors.Count > 0) throw new OptionsValidationError(errors);
+        return this;
+    }
+}

@@ -1,0 +1,226 @@
+using Microsoft.Data.Sqlite;
+
+namespace SynthPipeline.Pipeline.State;
+
+/// <summary>An accepted instruction as stored.</summary>
+public sealed record StoredInstruction(int Id, long PromptIndex, string Text, string? MostSimilar, double Score, bool? IsClassification, string Status);
+
+/// <summary>A rejection as stored: the stage, the reason, what was rejected and, for novelty, the closest instruction.</summary>
+public sealed record StoredRejection(string Stage, string Reason, string? Detail, string Text, string? MostSimilar, double? Score, string Source);
+
+/// <summary>A teacher request and its answer.</summary>
+public sealed record StoredRequest(string Id, string Kind, string Prompt, string? Response, bool Truncated, string Status, string? Reason, int Attempts, int OutputTokens);
+
+/// <summary>
+/// The run's state in SQLite (WAL) inside the run folder. Every request and answer, accepted instruction, instance
+/// and rejection is committed as it happens, so a run killed at any moment resumes with nothing lost or repeated.
+/// One connection, serialised: the writers are the pipeline's stages.
+/// </summary>
+public sealed class RunStore : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly Lock _lock = new();
+
+    private RunStore(SqliteConnection connection) => _connection = connection;
+
+    public const string FileName = "state.db";
+
+    public static RunStore Open(string runFolder)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(runFolder, FileName),
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+        }.ToString());
+        connection.Open();
+        var store = new RunStore(connection);
+        store.Execute("""
+            PRAGMA journal_mode=WAL;
+            PRAGMA synchronous=NORMAL;
+            CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS requests(id TEXT PRIMARY KEY, kind TEXT NOT NULL, prompt TEXT NOT NULL, response TEXT,
+                truncated INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT, attempts INTEGER NOT NULL, output_tokens INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS processed_prompts(k INTEGER PRIMARY KEY, accepted_after INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS instructions(id INTEGER PRIMARY KEY, prompt_k INTEGER NOT NULL, text TEXT NOT NULL,
+                most_similar TEXT, score REAL NOT NULL, is_classification INTEGER, status TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS instances(instruction_id INTEGER NOT NULL, ord INTEGER NOT NULL, input TEXT NOT NULL, output TEXT NOT NULL,
+                PRIMARY KEY(instruction_id, ord));
+            CREATE TABLE IF NOT EXISTS rejections(seq INTEGER PRIMARY KEY AUTOINCREMENT, stage TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT,
+                text TEXT NOT NULL, most_similar TEXT, score REAL, source TEXT NOT NULL);
+            """);
+        return store;
+    }
+
+    public string? GetMeta(string key)
+    {
+        lock (_lock)
+        {
+            using var c = Command("SELECT value FROM meta WHERE key = $k", ("$k", key));
+            return c.ExecuteScalar() as string;
+        }
+    }
+
+    public void SetMeta(string key, string value)
+    {
+        lock (_lock)
+        {
+            using var c = Command("INSERT INTO meta(key, value) VALUES($k, $v) ON CONFLICT(key) DO UPDATE SET value = $v", ("$k", key), ("$v", value));
+            c.ExecuteNonQuery();
+        }
+    }
+
+    public StoredRequest? GetRequest(string id)
+    {
+        lock (_lock)
+        {
+            using var c = Command("SELECT id, kind, prompt, response, truncated, status, reason, attempts, output_tokens FROM requests WHERE id = $id", ("$id", id));
+            using var r = c.ExecuteReader();
+            return r.Read() ? ReadRequest(r) : null;
+        }
+    }
+
+    public void SaveRequest(StoredRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        lock (_lock)
+        {
+            using var c = Command("""
+                INSERT INTO requests(id, kind, prompt, response, truncated, status, reason, attempts, output_tokens)
+                VALUES($id, $kind, $prompt, $response, $truncated, $status, $reason, $attempts, $tokens)
+                ON CONFLICT(id) DO UPDATE SET response = $response, truncated = $truncated, status = $status, reason = $reason,
+                    attempts = $attempts, output_tokens = $tokens
+                """,
+                ("$id", request.Id), ("$kind", request.Kind), ("$prompt", request.Prompt), ("$response", request.Response),
+                ("$truncated", request.Truncated ? 1 : 0), ("$status", request.Status), ("$reason", request.Reason),
+                ("$attempts", request.Attempts), ("$tokens", request.OutputTokens));
+            c.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>Commits the outcome of prompt k in one transaction: its accepted instructions and rejections.</summary>
+    public void CommitPrompt(long k, int acceptedAfter, IReadOnlyList<StoredInstruction> accepted, IReadOnlyList<StoredRejection> rejected)
+    {
+        ArgumentNullException.ThrowIfNull(accepted);
+        ArgumentNullException.ThrowIfNull(rejected);
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction();
+            foreach (var i in accepted)
+            {
+                using var c = Command("""
+                    INSERT INTO instructions(id, prompt_k, text, most_similar, score, is_classification, status)
+                    VALUES($id, $k, $text, $similar, $score, NULL, 'pending')
+                    """, ("$id", i.Id), ("$k", k), ("$text", i.Text), ("$similar", i.MostSimilar), ("$score", i.Score));
+                c.Transaction = tx;
+                c.ExecuteNonQuery();
+            }
+            InsertRejections(rejected, tx);
+            using (var c = Command("INSERT INTO processed_prompts(k, accepted_after) VALUES($k, $n)", ("$k", k), ("$n", acceptedAfter)))
+            {
+                c.Transaction = tx;
+                c.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Commits an instruction's classification and instances (or its rejection) in one transaction.</summary>
+    public void CommitInstances(int instructionId, bool? isClassification, IReadOnlyList<(string Input, string Output)> instances,
+        IReadOnlyList<StoredRejection> rejected, bool taskRejected)
+    {
+        ArgumentNullException.ThrowIfNull(instances);
+        ArgumentNullException.ThrowIfNull(rejected);
+        lock (_lock)
+        {
+            using var tx = _connection.BeginTransaction();
+            for (var i = 0; i < instances.Count; i++)
+            {
+                using var c = Command("INSERT OR REPLACE INTO instances(instruction_id, ord, input, output) VALUES($id, $ord, $in, $out)",
+                    ("$id", instructionId), ("$ord", i), ("$in", instances[i].Input), ("$out", instances[i].Output));
+                c.Transaction = tx;
+                c.ExecuteNonQuery();
+            }
+            InsertRejections(rejected, tx);
+            using (var c = Command("UPDATE instructions SET is_classification = $c, status = $s WHERE id = $id",
+                       ("$c", isClassification is null ? null : isClassification.Value ? 1 : 0), ("$s", taskRejected ? "rejected" : "done"), ("$id", instructionId)))
+            {
+                c.Transaction = tx;
+                c.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Prompts processed so far, in order, with the accepted count after each.</summary>
+    public IReadOnlyList<(long K, int AcceptedAfter)> ProcessedPrompts() =>
+        Query("SELECT k, accepted_after FROM processed_prompts ORDER BY k", r => (r.GetInt64(0), r.GetInt32(1)));
+
+    public IReadOnlyList<StoredInstruction> Instructions() =>
+        Query("SELECT id, prompt_k, text, most_similar, score, is_classification, status FROM instructions ORDER BY id", r =>
+            new StoredInstruction(r.GetInt32(0), r.GetInt64(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetDouble(4),
+                r.IsDBNull(5) ? null : r.GetInt32(5) == 1, r.GetString(6)));
+
+    public IReadOnlyList<(int InstructionId, string Input, string Output)> Instances() =>
+        Query("SELECT instruction_id, input, output FROM instances ORDER BY instruction_id, ord", r => (r.GetInt32(0), r.GetString(1), r.GetString(2)));
+
+    public IReadOnlyList<StoredRejection> Rejections() =>
+        Query("SELECT stage, reason, detail, text, most_similar, score, source FROM rejections ORDER BY seq", r =>
+            new StoredRejection(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3),
+                r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetDouble(5), r.GetString(6)));
+
+    public (long Requests, long Failed, long OutputTokens) RequestTotals()
+    {
+        var rows = Query("SELECT COUNT(*), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), COALESCE(SUM(output_tokens), 0) FROM requests",
+            r => (r.GetInt64(0), r.IsDBNull(1) ? 0 : r.GetInt64(1), r.GetInt64(2)));
+        return rows[0];
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    private void InsertRejections(IReadOnlyList<StoredRejection> rejected, SqliteTransaction tx)
+    {
+        foreach (var j in rejected)
+        {
+            using var c = Command("""
+                INSERT INTO rejections(stage, reason, detail, text, most_similar, score, source)
+                VALUES($stage, $reason, $detail, $text, $similar, $score, $source)
+                """, ("$stage", j.Stage), ("$reason", j.Reason), ("$detail", j.Detail), ("$text", j.Text), ("$similar", j.MostSimilar),
+                ("$score", j.Score), ("$source", j.Source));
+            c.Transaction = tx;
+            c.ExecuteNonQuery();
+        }
+    }
+
+    private List<T> Query<T>(string sql, Func<SqliteDataReader, T> read)
+    {
+        lock (_lock)
+        {
+            using var c = Command(sql);
+            using var r = c.ExecuteReader();
+            var list = new List<T>();
+            while (r.Read()) list.Add(read(r));
+            return list;
+        }
+    }
+
+    private void Execute(string sql)
+    {
+        lock (_lock)
+        {
+            using var c = Command(sql);
+            c.ExecuteNonQuery();
+        }
+    }
+
+    private static StoredRequest ReadRequest(SqliteDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
+        r.GetInt32(4) == 1, r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6), r.GetInt32(7), r.GetInt32(8));
+
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
+    {
+        var c = _connection.CreateCommand();
+        c.CommandText = sql;
+        foreach (var (name, value) in parameters) c.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return c;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Text.Json;
+
+namespace SynthPipeline.Cli.Tests;
+
+public sealed class GenerateTests
+{
+    // Flash attention off: CPU FA makes batched and lone decoding differ in the last bit (see BatchedEngineTests),
+    // and these tests compare runs whose requests share batches differently.
+    private static readonly Dictionary<string, string> Deterministic = new() { ["Teacher__FlashAttention"] = "off" };
+
+    private static string Run(string dir, string name) => Path.Combine(dir, "output", name);
+
+    private static string[] Lines(string path) => File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
+
+    [Fact]
+    public async Task Generate_DemoModel_WritesEveryOutputWithConsistentCounts()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--count", "15", "--run-name", "r");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("built-in demo model", r.Stderr, StringComparison.Ordinal);
+        var run = Run(dir, "r");
+        using var stats = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "stats.json")));
+        var examples = stats.RootElement.GetProperty("examples").GetInt32();
+        Assert.Equal(15, stats.RootElement.GetProperty("instructions_accepted").GetInt32());
+        Assert.True(examples >= 15, $"{examples} examples");
+        foreach (var file in new[] { "alpaca.jsonl", "sharegpt.jsonl", "openai-chat.jsonl" })
+            Assert.Equal(examples, Lines(Path.Combine(run, file)).Length);
+        Assert.Equal(examples + 1, Lines(Path.Combine(run, "review.csv")).Length);
+        var first = JsonDocument.Parse(Lines(Path.Combine(run, "openai-chat.jsonl"))[0]).RootElement.GetProperty("messages");
+        Assert.Equal(["user", "assistant"], first.EnumerateArray().Select(m => m.GetProperty("role").GetString()));
+        var card = File.ReadAllText(Path.Combine(run, "README.md"));
+        Assert.Contains("demo model", card, StringComparison.Ordinal);
+        Assert.Contains("instructions accepted | 15", card, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(run, "alpaca.jsonl.tmp")));
+    }
+
+    [Fact]
+    public async Task Generate_KilledAtRandomPointsAndResumed_SameDatasetAsAnUninterruptedRun()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var whole = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--count", "40", "--run-name", "whole");
+        Assert.True(whole.ExitCode == 0, whole.Stderr);
+
+        var rng = new Random(20261122);
+        var kills = 0;
+        var started = false;
+        for (var attempt = 0; attempt < 12 && kills < 4; attempt++)
+        {
+            string[] args = started ? ["generate", "--resume", "killed"] : ["generate", "--count", "40", "--run-name", "killed"];
+            using var p = SynthProcess.Start(dir, Deterministic, args);
+            var stderr = p.StandardError.ReadToEndAsync();
+            await Task.Delay(rng.Next(400, 2500));
+            if (p.HasExited)
+            {
+                Assert.True(p.ExitCode == 0, await stderr);
+                break;
+            }
+            p.Kill();
+            await p.WaitForExitAsync();
+            kills++;
+            started = File.Exists(Path.Combine(Run(dir, "killed"), "state.db")) && (await stderr).Contains("starting run", StringComparison.Ordinal)
+                      || started;
+            if (!started) Directory.Delete(Run(dir, "killed"), recursive: true);
+        }
+        var final = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--resume", "killed");
+        Assert.True(final.ExitCode == 0, final.Stderr);
+        Assert.True(kills >= 2, $"only {kills} kills landed before the run finished");
+
+        foreach (var file in new[] { "alpaca.jsonl", "sharegpt.jsonl", "openai-chat.jsonl", "review.csv" })
+            Assert.Equal(Lines(Path.Combine(Run(dir, "whole"), file)), Lines(Path.Combine(Run(dir, "killed"), file)));
+        Assert.Equal(Lines(Path.Combine(Run(dir, "whole"), "rejected.jsonl")).Order(), Lines(Path.Combine(Run(dir, "killed"), "rejected.jsonl")).Order());
+        var instructions = Lines(Path.Combine(Run(dir, "killed"), "alpaca.jsonl"))
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("instruction").GetString()).Distinct().Count();
+        Assert.Equal(40, instructions);
+    }
+
+    [Fact]
+    public async Task Generate_SecondProcessOnTheSameRun_IsRefused()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        using var first = SynthProcess.Start(dir, Deterministic, "generate", "--count", "100000", "--run-name", "busy");
+        try
+        {
+            string? line;
+            do line = await first.StandardError.ReadLineAsync();
+            while (line is not null && !line.Contains("starting run", StringComparison.Ordinal));
+            Assert.NotNull(line);
+            var second = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--resume", "busy");
+            Assert.Equal(SynthApp.ExitFailure, second.ExitCode);
+            Assert.Contains("in use by another synth process", second.Stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            first.Kill();
+        }
+    }
+
+    [Fact]
+    public async Task Generate_MalformedSeedLine_NamesFileAndLineAndCreatesNothing()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var seeds = Path.Combine(dir, "seeds.jsonl");
+        File.WriteAllLines(seeds, [
+            """{"id":"a","instruction":"Give three tips for staying healthy.","instances":[{"input":"","output":"Eat well."}],"is_classification":false}""",
+            """{"id":"b","instruction":"Name a colour.","instances":[],"is_classification":false}""",
+            """{"id":"c","instruction":"Broken line, "instances":[]}""",
+        ]);
+        var r = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--seeds", seeds, "--run-name", "bad");
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains($"{seeds}:3: not valid JSON", r.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Run(dir, "bad")));
+    }
+
+    [Fact]
+    public async Task Generate_OutputFolderNotWritable_FailsBeforeLoadingTheTeacher()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        File.WriteAllText(Path.Combine(dir, "blocker"), "a file where a folder should be");
+        var r = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--out", Path.Combine(dir, "blocker", "runs"));
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains("is not writable (Generate:Output or --out)", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("demo model", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Generate_DryRun_PrintsOnePromptWithEightNumberedTasksAndTheNextNumber()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, null, "generate", "--dry-run");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var lines = r.Stdout.Trim().Split('\n');
+        Assert.Equal("Come up with a series of tasks:", lines[0]);
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => $"{i}. "), lines[1..9].Select(l => l[..(l.IndexOf(' ', StringComparison.Ordinal) + 1)]));
+        Assert.Equal("9.", lines[^1]);
+        Assert.False(Directory.Exists(Path.Combine(dir, "output")));
+    }
+}

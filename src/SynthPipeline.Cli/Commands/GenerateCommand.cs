@@ -121,6 +121,9 @@ internal static class GenerateCommand
                 cancelled = true;
             }
             DatasetExporter.Export(store, folder, description);
+            var engine = client.Metrics();
+            stderr.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"engine: {engine.PromptTokensProcessed} prompt tokens computed, {engine.PromptTokensReused} reused from shared prefixes, {engine.GeneratedTokens} generated ({engine.BackendSampledTokens} sampled in-graph), {engine.Decodes} decodes; {progress.Elapsed.TotalSeconds:F1} s")));
             var examples = DatasetExporter.Examples(store).Count;
             stderr.MarkupLine((cancelled ? "[yellow]stopped[/]: state saved; continue with --resume " + Markup.Escape(folder) : "[green]done[/]") +
                 Markup.Escape($": {progress.Accepted} instructions, {examples} examples in {folder}"));

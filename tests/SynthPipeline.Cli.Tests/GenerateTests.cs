@@ -76,6 +76,34 @@ public sealed class GenerateTests
     }
 
     [Fact]
+    public async Task Generate_CtrlC_SavesExportsAndExitsWith130ThenResumes()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        using var p = SynthProcess.Start(dir, Deterministic, "generate", "--count", "100000", "--run-name", "stopped");
+        string? line;
+        do line = await p.StandardError.ReadLineAsync();
+        while (line is not null && !line.Contains("starting run", StringComparison.Ordinal));
+        // Long enough for some instructions to get their examples on a slow machine.
+        await Task.Delay(5000);
+        using (var kill = System.Diagnostics.Process.Start("kill", $"-INT {p.Id}")!) await kill.WaitForExitAsync();
+        var rest = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+
+        Assert.Equal(SynthApp.ExitCancelled, p.ExitCode);
+        Assert.Contains("state saved; continue with --resume", rest, StringComparison.Ordinal);
+        var run = Run(dir, "stopped");
+        // What was done is exported; how much depends on the machine's speed, so only the agreement is checked.
+        using var stats = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "stats.json")));
+        Assert.Equal(stats.RootElement.GetProperty("examples").GetInt32(), Lines(Path.Combine(run, "alpaca.jsonl")).Length);
+
+        using var more = SynthProcess.Start(dir, Deterministic, "generate", "--resume", "stopped");
+        do line = await more.StandardError.ReadLineAsync();
+        while (line is not null && !line.Contains("resuming run", StringComparison.Ordinal));
+        Assert.NotNull(line);
+        more.Kill();
+    }
+
+    [Fact]
     public async Task Generate_SecondProcessOnTheSameRun_IsRefused()
     {
         var dir = SynthProcess.ScratchDirectory();

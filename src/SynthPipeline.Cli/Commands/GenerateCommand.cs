@@ -150,7 +150,7 @@ internal static class GenerateCommand
             return (Path.GetFullPath(folder), true);
         }
         var name = string.IsNullOrWhiteSpace(options.RunName)
-            ? "run-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)
+            ? "run-" + TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)
             : options.RunName;
         var path = Path.GetFullPath(Path.Combine(options.Output, name));
         if (File.Exists(Path.Combine(path, RunStore.FileName)))

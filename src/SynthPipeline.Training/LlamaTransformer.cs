@@ -1,0 +1,136 @@
+using SynthPipeline.Llama.Gguf;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SynthPipeline.Training;
+
+/// <summary>
+/// A Llama-family decoder in TorchSharp with weights taken from a GGUF file: RMSNorm, RoPE, grouped-query attention,
+/// SwiGLU, optional q/k/v bias (Qwen2) and tied embeddings. Weights keep GGUF's layout, whose q/k rows are permuted for
+/// llama.cpp's rotation of adjacent pairs, so RoPE rotates adjacent pairs here too. Base weights are frozen float32.
+/// </summary>
+public sealed class LlamaTransformer : IDisposable
+{
+    private readonly DisposeScope _scope;
+    private readonly Tensor _cos, _sin;
+
+    private LlamaTransformer(LlamaConfig config, Dictionary<string, Tensor> weights, Device device, DisposeScope scope, Tensor cos, Tensor sin)
+    {
+        Config = config;
+        Weights = weights;
+        Device = device;
+        _scope = scope;
+        _cos = cos;
+        _sin = sin;
+    }
+
+    public LlamaConfig Config { get; }
+
+    public Device Device { get; }
+
+    /// <summary>GGUF tensor name → float32 tensor in PyTorch order (GGUF dimensions reversed).</summary>
+    public IReadOnlyDictionary<string, Tensor> Weights { get; }
+
+    public static LlamaTransformer Load(GgufFile gguf, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(gguf);
+        var config = LlamaConfig.FromGguf(gguf);
+        device ??= CPU;
+        var scope = NewDisposeScope();
+        try
+        {
+            var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var info in gguf.Tensors)
+            {
+                var shape = info.Dimensions.Reverse().Select(d => checked((long)d)).ToArray();
+                var values = GgufDequantizer.Dequantize(info, gguf.ReadTensorBytes(info));
+                weights[info.Name] = tensor(values, shape, ScalarType.Float32).to(device).MoveToOuterDisposeScope();
+            }
+            foreach (var required in new[] { "token_embd.weight", "output_norm.weight" })
+                if (!weights.ContainsKey(required)) throw new InvalidDataException($"'{gguf.Path}' lacks the tensor {required}");
+            var (cos, sin) = RopeTables(config, weights.GetValueOrDefault("rope_freqs.weight"), device);
+            return new LlamaTransformer(config, weights, device, scope, cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+        }
+        catch
+        {
+            scope.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Logits [batch, time, vocab] for token ids [batch, time], causal, positions from 0.</summary>
+    public Tensor Forward(Tensor tokens, Func<string, Tensor, Tensor, Tensor>? adapt = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        using var scope = NewDisposeScope();
+        var c = Config;
+        var (batch, time) = (tokens.shape[0], tokens.shape[1]);
+        var x = Weights["token_embd.weight"].index_select(0, tokens.to(Device).flatten()).view(batch, time, c.EmbeddingLength);
+        var mask = ones(time, time, dtype: ScalarType.Bool, device: Device).triu(1);
+        for (var l = 0; l < c.BlockCount; l++)
+        {
+            var p = $"blk.{l}.";
+            var h = RmsNorm(x, Weights[p + "attn_norm.weight"]);
+            var q = Linear(p + "attn_q", h, adapt).view(batch, time, c.HeadCount, c.HeadDimension);
+            var k = Linear(p + "attn_k", h, adapt).view(batch, time, c.HeadCountKv, c.HeadDimension);
+            var v = Linear(p + "attn_v", h, adapt).view(batch, time, c.HeadCountKv, c.HeadDimension);
+            q = Rope(q, time).transpose(1, 2);
+            k = Rope(k, time).transpose(1, 2);
+            v = v.transpose(1, 2);
+            if (c.HeadCountKv != c.HeadCount)
+            {
+                k = k.repeat_interleave(c.HeadCount / c.HeadCountKv, dim: 1);
+                v = v.repeat_interleave(c.HeadCount / c.HeadCountKv, dim: 1);
+            }
+            var scores = q.matmul(k.transpose(2, 3)).div(Math.Sqrt(c.HeadDimension)).masked_fill(mask, float.NegativeInfinity);
+            var attended = scores.softmax(-1).matmul(v).transpose(1, 2).reshape(batch, time, c.HeadCount * c.HeadDimension);
+            x = x + Linear(p + "attn_output", attended, adapt);
+            h = RmsNorm(x, Weights[p + "ffn_norm.weight"]);
+            var gated = nn.functional.silu(Linear(p + "ffn_gate", h, adapt)) * Linear(p + "ffn_up", h, adapt);
+            x = x + Linear(p + "ffn_down", gated, adapt);
+        }
+        x = RmsNorm(x, Weights["output_norm.weight"]);
+        var head = Weights.GetValueOrDefault("output.weight") ?? Weights["token_embd.weight"];
+        return x.matmul(head.t()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>x·Wᵀ (+ bias) for the GGUF tensor <c>{name}.weight</c>; <paramref name="adapt"/> may add a LoRA term.</summary>
+    private Tensor Linear(string name, Tensor x, Func<string, Tensor, Tensor, Tensor>? adapt)
+    {
+        var y = x.matmul(Weights[name + ".weight"].t());
+        if (Weights.TryGetValue(name + ".bias", out var bias)) y = y + bias;
+        return adapt is null ? y : adapt(name, x, y);
+    }
+
+    private Tensor RmsNorm(Tensor x, Tensor weight) => x * (x.pow(2).mean([-1L], keepdim: true) + Config.RmsEpsilon).rsqrt() * weight;
+
+    /// <summary>Rotates adjacent pairs (x[2i], x[2i+1]) by position × θᵢ, as llama.cpp does for GGUF Llama weights.</summary>
+    private Tensor Rope(Tensor x, long time)
+    {
+        var d = Config.RopeDimensions;
+        var shape = x.shape;
+        var pairs = x[.., .., .., ..d].reshape(shape[0], shape[1], shape[2], d / 2, 2);
+        var x0 = pairs[.., .., .., .., 0];
+        var x1 = pairs[.., .., .., .., 1];
+        var cos = _cos[..(int)time].view(1, time, 1, d / 2);
+        var sin = _sin[..(int)time].view(1, time, 1, d / 2);
+        var rotated = stack([x0 * cos - x1 * sin, x0 * sin + x1 * cos], dim: -1).reshape(shape[0], shape[1], shape[2], d);
+        return d == shape[3] ? rotated : cat([rotated, x[.., .., .., d..]], dim: -1);
+    }
+
+    private static (Tensor Cos, Tensor Sin) RopeTables(LlamaConfig c, Tensor? factors, Device device)
+    {
+        var half = c.RopeDimensions / 2;
+        var theta = pow(c.RopeFreqBase, arange(0, half, dtype: ScalarType.Float64) * (-2.0 / c.RopeDimensions));
+        // Llama 3 stores its frequency scaling as rope_freqs.weight: llama.cpp divides θ by it.
+        if (factors is not null) theta = theta / factors.to(ScalarType.Float64).cpu();
+        var positions = arange(0, c.ContextLength, dtype: ScalarType.Float64).unsqueeze(1);
+        var angles = positions * theta.unsqueeze(0);
+        return (angles.cos().to(ScalarType.Float32).to(device), angles.sin().to(ScalarType.Float32).to(device));
+    }
+
+    public void Dispose()
+    {
+        _scope.Dispose();
+    }
+}

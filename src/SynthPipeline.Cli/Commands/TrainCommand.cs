@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+using SynthPipeline.Cli.Hosting;
+using SynthPipeline.Training;
+
+namespace SynthPipeline.Cli.Commands;
+
+/// <summary><c>synth train</c>: LoRA on the generated training files, exported for llama.cpp and PEFT.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string[]>("--data", "-d") { Description = "Training JSONL (OpenAI chat, ShareGPT or Alpaca); repeat for several", AllowMultipleArgumentsPerToken = true };
+        var model = new Option<string?>("--model", "-m") { Description = "Student GGUF (default: the demo model)" };
+        var output = new Option<string?>("--out", "-o") { Description = "Run folder (default: output/train-<time>)" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the training run in this folder from its checkpoint" };
+        var rank = new Option<int>("--rank") { DefaultValueFactory = _ => 16, Description = "LoRA rank" };
+        var alpha = new Option<float>("--alpha") { DefaultValueFactory = _ => 32, Description = "LoRA alpha (scale = alpha / rank)" };
+        var dropout = new Option<float>("--dropout") { DefaultValueFactory = _ => 0.05f, Description = "LoRA dropout" };
+        var targets = new Option<string>("--targets") { DefaultValueFactory = _ => "attn_q,attn_k,attn_v,attn_output", Description = "Modules: attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down" };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 1 };
+        var maxSteps = new Option<int>("--max-steps") { DefaultValueFactory = _ => 0, Description = "Optimizer steps (0 = as many as the epochs give)" };
+        var lr = new Option<float>("--lr") { DefaultValueFactory = _ => 2e-4f, Description = "Peak learning rate" };
+        var warmup = new Option<int>("--warmup") { DefaultValueFactory = _ => 10, Description = "Warm-up steps" };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 4, Description = "Conversations per micro-batch" };
+        var accumulate = new Option<int>("--accumulate") { DefaultValueFactory = _ => 1, Description = "Micro-batches per optimizer step" };
+        var sequence = new Option<int>("--seq") { DefaultValueFactory = _ => 1024, Description = "Maximum tokens per conversation" };
+        var evalFraction = new Option<double>("--eval-fraction") { DefaultValueFactory = _ => 0.1, Description = "Share held out for eval loss" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 50, Description = "Optimizer steps between checkpoints" };
+        var command = new Command("train", "Train a LoRA adapter on generated data; writes adapter.gguf (llama.cpp) and peft/ (PEFT)")
+        {
+            data, model, output, resume, rank, alpha, dropout, targets, epochs, maxSteps, lr, warmup, batch, accumulate, sequence, evalFraction, seed, checkpointEvery,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var configuration = AppConfiguration.Build();
+            var teacherOptions = AppConfiguration.Teacher(configuration);
+            teacherOptions.ModelPath = parse.GetValue(model);
+            teacherOptions.Validate();
+            var stderr = ConsoleExtensions.ForStandardError();
+            using var loggers = Logging.Create(configuration);
+            var resumeFolder = parse.GetValue(resume);
+            var folder = Path.GetFullPath(resumeFolder ?? parse.GetValue(output)
+                ?? Path.Combine("output", "train-" + TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+            var files = parse.GetValue(data) ?? [];
+            foreach (var f in files)
+                if (!File.Exists(f)) throw new FileNotFoundException($"training file '{f}' (--data) does not exist", f);
+            Native.EnsureLlama(teacherOptions, loggers);
+            var path = TeacherFactory.ResolveModelPath(teacherOptions, stderr);
+            var settings = new TrainSettings(files, path, folder,
+                new LoraOptions
+                {
+                    Rank = parse.GetValue(rank), Alpha = parse.GetValue(alpha), Dropout = parse.GetValue(dropout),
+                    Targets = parse.GetValue(targets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                },
+                new TrainerOptions
+                {
+                    Epochs = parse.GetValue(epochs), MaxSteps = parse.GetValue(maxSteps), LearningRate = parse.GetValue(lr), WarmupSteps = parse.GetValue(warmup),
+                    BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulate), SequenceLength = parse.GetValue(sequence),
+                    Seed = parse.GetValue(seed), CheckpointEvery = parse.GetValue(checkpointEvery),
+                },
+                parse.GetValue(evalFraction));
+            var started = TimeProvider.System.GetTimestamp();
+            var result = TrainingRun.Run(settings, resumeFolder is not null, m => stderr.WriteLine(m), r =>
+            {
+                var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
+                stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"step {r.Step}: loss {r.Loss:F4}, lr {r.LearningRate:G3}{(r.EvalLoss is { } e ? $", eval loss {e:F4}" : "")}, {r.Tokens} trained tokens, {seconds:F1} s"));
+            }, cancellationToken);
+            if (!result.Completed)
+            {
+                stderr.MarkupLine(Markup.Escape($"stopped at step {result.Steps.LastOrDefault()?.Step ?? 0}: checkpoint saved; continue with --resume {folder}"));
+                return Task.FromResult(SynthApp.ExitCancelled);
+            }
+            stderr.MarkupLine(Markup.Escape($"done: {result.Steps.Count} steps on {result.Device}; adapter for llama.cpp {result.GgufAdapter}, for PEFT {result.PeftFolder}; loss curve {Path.Combine(folder, "loss.png")}"));
+            return Task.FromResult(SynthApp.ExitOk);
+        });
+        return command;
+    }
+
+    /// <summary>The vocabulary-only load of the student needs llama.cpp's libraries initialised.</summary>
+    private static class Native
+    {
+        public static void EnsureLlama(SynthPipeline.Options.TeacherOptions options, Microsoft.Extensions.Logging.ILoggerFactory loggers) =>
+            SynthPipeline.Llama.Native.LlamaLibrary.Initialize(options.NativeLibraryPath, loggers.CreateLogger("SynthPipeline.Llama.Native"));
+    }
+}

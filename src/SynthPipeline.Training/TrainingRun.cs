@@ -1,0 +1,112 @@
+using System.Text.Json;
+using SynthPipeline.Llama;
+using SynthPipeline.Llama.Gguf;
+using SynthPipeline.Training.Data;
+using static TorchSharp.torch;
+
+namespace SynthPipeline.Training;
+
+/// <summary>Everything <c>synth train</c> needs.</summary>
+public sealed record TrainSettings(IReadOnlyList<string> DataFiles, string ModelPath, string Output, LoraOptions Lora, TrainerOptions Trainer, double EvalFraction);
+
+/// <summary>What a finished (or stopped) run left behind.</summary>
+public sealed record TrainResult(string Device, int TrainExamples, int EvalExamples, int Skipped, IReadOnlyList<StepRecord> Steps, string? GgufAdapter, string? PeftFolder, bool Completed);
+
+/// <summary>
+/// A whole training run: reads and tokenizes the data with the student's tokenizer, splits train/eval, trains LoRA
+/// on CUDA when TorchSharp sees a GPU (else the CPU), checkpoints as it goes, and writes loss.csv, loss.png and the
+/// adapter for llama.cpp (adapter.gguf) and PEFT (peft/). <c>resume</c> continues from the last checkpoint.
+/// </summary>
+public static class TrainingRun
+{
+    public const string CheckpointFolder = "checkpoint";
+
+    public static TrainResult Run(TrainSettings settings, bool resume, Action<string> log, Action<StepRecord> onStep, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(log);
+        ArgumentNullException.ThrowIfNull(onStep);
+        settings.Lora.Validate();
+        if (settings.EvalFraction is < 0 or >= 1) throw new ArgumentException($"--eval-fraction {settings.EvalFraction} must be in [0, 1)");
+        if (settings.DataFiles.Count == 0) throw new ArgumentException("give at least one training file (--data)");
+        var device = cuda.is_available() ? CUDA : CPU;
+        log($"training on {(device.type == TorchSharp.DeviceType.CUDA ? "CUDA (GPU)" : "the CPU")}");
+
+        var gguf = GgufReader.Read(settings.ModelPath);
+        using var model = LlamaTransformer.Load(gguf, device);
+        using var student = LlamaModel.Load(settings.ModelPath, new LlamaModelLoadOptions { VocabOnly = true });
+        var tokenizer = new ChatTokenizer(student);
+        var examples = new List<TokenizedExample>();
+        var skipped = 0;
+        foreach (var file in settings.DataFiles)
+            foreach (var conversation in ConversationReader.Read(file))
+            {
+                var e = tokenizer.Tokenize(conversation, settings.Trainer.SequenceLength);
+                if (e.TrainedCount == 0) skipped++;
+                else examples.Add(e);
+            }
+        if (examples.Count == 0)
+            throw new TrainingDataException($"{string.Join(", ", settings.DataFiles)}: no conversation has an assistant turn to train on ({skipped} without one)");
+        if (skipped > 0) log($"{skipped} conversation(s) without a trainable assistant turn were skipped");
+
+        var order = examples.ToArray();
+        new Random(settings.Trainer.Seed).Shuffle(order);
+        var evalCount = (int)Math.Round(order.Length * settings.EvalFraction);
+        var eval = order[..evalCount];
+        var train = order[evalCount..];
+        log($"{train.Length} training and {eval.Length} evaluation conversations, {train.Sum(e => e.TrainedCount)} trained tokens per epoch");
+
+        Directory.CreateDirectory(settings.Output);
+        using var lora = new LoraWeights(model, settings.Lora, settings.Trainer.Seed);
+        var trainer = new LoraTrainer(model, lora, settings.Trainer, padToken: 0);
+        var historyPath = Path.Combine(settings.Output, "history.json");
+        var steps = new List<StepRecord>();
+        var checkpoint = Path.Combine(settings.Output, CheckpointFolder);
+        if (resume)
+        {
+            if (!File.Exists(Path.Combine(checkpoint, "checkpoint.safetensors")))
+                throw new ArgumentException($"--resume: '{settings.Output}' has no checkpoint to continue from");
+            trainer.LoadCheckpoint(checkpoint);
+            if (File.Exists(historyPath))
+                steps.AddRange(JsonSerializer.Deserialize<List<StepRecord>>(File.ReadAllText(historyPath))!.Where(s => s.Step <= trainer.Step));
+            log($"resuming at step {trainer.Step}");
+        }
+
+        void SaveState()
+        {
+            trainer.SaveCheckpoint(checkpoint);
+            File.WriteAllText(historyPath + ".tmp", JsonSerializer.Serialize(steps));
+            File.Move(historyPath + ".tmp", historyPath, overwrite: true);
+            LossReport.WriteCsv(Path.Combine(settings.Output, "loss.csv"), steps);
+        }
+
+        var completed = false;
+        try
+        {
+            trainer.Train(train, eval, r =>
+            {
+                steps.Add(r);
+                onStep(r);
+            }, step =>
+            {
+                if (settings.Trainer.CheckpointEvery <= 0 || step % settings.Trainer.CheckpointEvery != 0) return false;
+                SaveState();
+                return true;
+            }, cancellationToken: cancellationToken);
+            completed = true;
+        }
+        catch (OperationCanceledException)
+        {
+            // saved below; the caller reports the stop
+        }
+        SaveState();
+        if (steps.Count > 0) LossReport.WritePng(Path.Combine(settings.Output, "loss.png"), steps);
+        if (!completed) return new TrainResult(device.type.ToString(), train.Length, eval.Length, skipped, steps, null, null, false);
+
+        var ggufAdapter = Path.Combine(settings.Output, "adapter.gguf");
+        AdapterExporter.WriteGguf(ggufAdapter, model.Config, lora);
+        var peft = Path.Combine(settings.Output, "peft");
+        AdapterExporter.WritePeft(peft, model.Config, lora, Path.GetFileNameWithoutExtension(settings.ModelPath));
+        return new TrainResult(device.type.ToString(), train.Length, eval.Length, skipped, steps, ggufAdapter, peft, true);
+    }
+}

@@ -1,0 +1,66 @@
+namespace SynthPipeline.Cli.Tests;
+
+public sealed class TrainTests
+{
+    private static string Alpaca(string dir, int n)
+    {
+        var path = Path.Combine(dir, "alpaca.jsonl");
+        File.WriteAllLines(path, Enumerable.Range(0, n).Select(i =>
+            $$"""{"instruction":"Give {{i + 2}} tips for a healthy story.","input":"","output":"The tips are sleep, water and a poem number {{i}}."}"""));
+        return path;
+    }
+
+    [Fact]
+    public async Task Train_DemoModel_WritesAdaptersAndLossCurveAndChatLoadsTheAdapter()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var data = Alpaca(dir, 10);
+        var r = await SynthProcess.RunAsync(dir, null, "train", "--data", data, "--epochs", "10", "--max-steps", "4", "--warmup", "1", "--lr", "0.005",
+            "--checkpoint-every", "2", "--out", "run");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("training on the CPU", r.Stderr, StringComparison.Ordinal);
+        var run = Path.Combine(dir, "run");
+        Assert.Equal(5, File.ReadAllLines(Path.Combine(run, "loss.csv")).Length);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(run, "loss.png"))[..4]);
+        Assert.True(File.Exists(Path.Combine(run, "peft", "adapter_model.safetensors")));
+        Assert.Contains("\"peft_type\": \"LORA\"", File.ReadAllText(Path.Combine(run, "peft", "adapter_config.json")), StringComparison.Ordinal);
+
+        var chat = await SynthProcess.RunAsync(dir, null, "chat", "-p", "hello", "-n", "4", "--lora", Path.Combine(run, "adapter.gguf"));
+        Assert.True(chat.ExitCode == 0, chat.Stderr);
+    }
+
+    [Fact]
+    public async Task Train_Resume_ContinuesFromTheCheckpointStep()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var data = Alpaca(dir, 10);
+        var first = await SynthProcess.RunAsync(dir, null, "train", "--data", data, "--epochs", "10", "--max-steps", "3", "--checkpoint-every", "3", "--out", "run");
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        var second = await SynthProcess.RunAsync(dir, null, "train", "--data", data, "--epochs", "10", "--max-steps", "5", "--resume", "run");
+        Assert.True(second.ExitCode == 0, second.Stderr);
+        Assert.Contains("resuming at step 3", second.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("step 3:", second.Stderr, StringComparison.Ordinal);
+        Assert.Contains("step 5:", second.Stderr, StringComparison.Ordinal);
+        Assert.Equal(6, File.ReadAllLines(Path.Combine(dir, "run", "loss.csv")).Length);
+    }
+
+    [Fact]
+    public async Task Train_NoAssistantTurns_SaysSoAndExitsWithFailure()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var data = Path.Combine(dir, "chat.jsonl");
+        File.WriteAllLines(data, ["""{"messages":[{"role":"user","content":"only a question"}]}"""]);
+        var r = await SynthProcess.RunAsync(dir, null, "train", "--data", data);
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains("no conversation has an assistant turn to train on", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Train_UnknownTargetModule_NamesIt()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, null, "train", "--data", Alpaca(dir, 2), "--targets", "attn_q,mlp_fc1");
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains("mlp_fc1", r.Stderr, StringComparison.Ordinal);
+    }
+}

@@ -28,26 +28,49 @@ public sealed class LlamaTransformer : IDisposable
 
     public Device Device { get; }
 
+    /// <summary>The compute type of the weights: float32, or bfloat16 on a GPU.</summary>
+    public ScalarType DType => Weights["token_embd.weight"].dtype;
+
     /// <summary>GGUF tensor name → float32 tensor in PyTorch order (GGUF dimensions reversed).</summary>
     public IReadOnlyDictionary<string, Tensor> Weights { get; }
 
-    public static LlamaTransformer Load(GgufFile gguf, Device? device = null)
+    /// <summary>Loads base weights from GGUF (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K are dequantized to float32).</summary>
+    public static LlamaTransformer Load(GgufFile gguf, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
         ArgumentNullException.ThrowIfNull(gguf);
         var config = LlamaConfig.FromGguf(gguf);
+        return Create(config, gguf.Tensors.Select(info => (info.Name, info.Dimensions.Reverse().Select(d => checked((long)d)).ToArray(),
+            (Func<float[]>)(() => GgufDequantizer.Dequantize(info, gguf.ReadTensorBytes(info))))), gguf.Path, device, dtype);
+    }
+
+    /// <summary>Loads a Hugging Face checkpoint folder (config.json + model.safetensors), mapped to GGUF names and layout.</summary>
+    public static LlamaTransformer LoadHuggingFace(string folder, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    {
+        var (config, tensors) = HuggingFaceCheckpoint.Read(folder);
+        return Create(config, tensors.Select(t => (t.Name, t.Shape, (Func<float[]>)(() => t.Values))), folder, device, dtype);
+    }
+
+    private static LlamaTransformer Create(LlamaConfig config, IEnumerable<(string Name, long[] Shape, Func<float[]> Values)> tensors, string source, Device? device, ScalarType dtype)
+    {
         device ??= CPU;
         var scope = NewDisposeScope();
         try
         {
             var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-            foreach (var info in gguf.Tensors)
+            foreach (var (name, shape, values) in tensors)
             {
-                var shape = info.Dimensions.Reverse().Select(d => checked((long)d)).ToArray();
-                var values = GgufDequantizer.Dequantize(info, gguf.ReadTensorBytes(info));
-                weights[info.Name] = tensor(values, shape, ScalarType.Float32).to(device).MoveToOuterDisposeScope();
+                // Everything takes the compute type except the RoPE factors, which feed the float64 angle tables.
+                var type = name == "rope_freqs.weight" ? ScalarType.Float32 : dtype;
+                weights[name] = tensor(values(), shape, ScalarType.Float32).to(type).to(device).MoveToOuterDisposeScope();
             }
             foreach (var required in new[] { "token_embd.weight", "output_norm.weight" })
-                if (!weights.ContainsKey(required)) throw new InvalidDataException($"'{gguf.Path}' lacks the tensor {required}");
+                if (!weights.ContainsKey(required)) throw new InvalidDataException($"'{source}' lacks the tensor {required}");
+            for (var l = 0; l < config.BlockCount; l++)
+            {
+                var q = weights.GetValueOrDefault($"blk.{l}.attn_q.weight") ?? throw new InvalidDataException($"'{source}' lacks blk.{l}.attn_q.weight");
+                if (q.shape[1] != config.EmbeddingLength || q.shape[0] != config.HeadCount * config.HeadDimension)
+                    throw new InvalidDataException($"'{source}': blk.{l}.attn_q.weight has shape [{string.Join(", ", q.shape)}], expected [{config.HeadCount * config.HeadDimension}, {config.EmbeddingLength}]");
+            }
             var (cos, sin) = RopeTables(config, weights.GetValueOrDefault("rope_freqs.weight"), device);
             return new LlamaTransformer(config, weights, device, scope, cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
         }
@@ -83,7 +106,7 @@ public sealed class LlamaTransformer : IDisposable
                 v = v.repeat_interleave(c.HeadCount / c.HeadCountKv, dim: 1);
             }
             var scores = q.matmul(k.transpose(2, 3)).div(Math.Sqrt(c.HeadDimension)).masked_fill(mask, float.NegativeInfinity);
-            var attended = scores.softmax(-1).matmul(v).transpose(1, 2).reshape(batch, time, c.HeadCount * c.HeadDimension);
+            var attended = scores.to(ScalarType.Float32).softmax(-1).to(v.dtype).matmul(v).transpose(1, 2).reshape(batch, time, c.HeadCount * c.HeadDimension);
             x = x + Linear(p + "attn_output", attended, adapt);
             h = RmsNorm(x, Weights[p + "ffn_norm.weight"]);
             var gated = nn.functional.silu(Linear(p + "ffn_gate", h, adapt)) * Linear(p + "ffn_up", h, adapt);
@@ -91,7 +114,7 @@ public sealed class LlamaTransformer : IDisposable
         }
         x = RmsNorm(x, Weights["output_norm.weight"]);
         var head = Weights.GetValueOrDefault("output.weight") ?? Weights["token_embd.weight"];
-        return x.matmul(head.t()).MoveToOuterDisposeScope();
+        return x.matmul(head.t()).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>x·Wᵀ (+ bias) for the GGUF tensor <c>{name}.weight</c>; <paramref name="adapt"/> may add a LoRA term.</summary>
@@ -102,7 +125,12 @@ public sealed class LlamaTransformer : IDisposable
         return adapt is null ? y : adapt(name, x, y);
     }
 
-    private Tensor RmsNorm(Tensor x, Tensor weight) => x * (x.pow(2).mean([-1L], keepdim: true) + Config.RmsEpsilon).rsqrt() * weight;
+    /// <summary>RMSNorm, computed in float32 whatever the compute type (bf16 loses too much in the mean of squares).</summary>
+    private Tensor RmsNorm(Tensor x, Tensor weight)
+    {
+        var f = x.to(ScalarType.Float32);
+        return (f * (f.pow(2).mean([-1L], keepdim: true) + Config.RmsEpsilon).rsqrt()).to(x.dtype) * weight;
+    }
 
     /// <summary>Rotates adjacent pairs (x[2i], x[2i+1]) by position × θᵢ, as llama.cpp does for GGUF Llama weights.</summary>
     private Tensor Rope(Tensor x, long time)

@@ -45,8 +45,10 @@ public sealed class LoraWeights : IDisposable
     public Func<string, Tensor, Tensor, Tensor> Adapter(bool training) => (name, x, y) =>
     {
         if (!_pairs.TryGetValue(name, out var pair)) return y;
-        var input = training && Options.Dropout > 0 ? nn.functional.dropout(x, Options.Dropout, training: true) : x;
-        return y + input.matmul(pair.A.t()).matmul(pair.B.t()) * Options.Scale;
+        // The adapter stays float32 even when the base computes in bf16.
+        var input = x.to(pair.A.dtype);
+        if (training && Options.Dropout > 0) input = nn.functional.dropout(input, Options.Dropout, training: true);
+        return y + (input.matmul(pair.A.t()).matmul(pair.B.t()) * Options.Scale).to(y.dtype);
     };
 
     public void Dispose()

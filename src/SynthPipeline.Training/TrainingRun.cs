@@ -7,7 +7,11 @@ using static TorchSharp.torch;
 namespace SynthPipeline.Training;
 
 /// <summary>Everything <c>synth train</c> needs.</summary>
-public sealed record TrainSettings(IReadOnlyList<string> DataFiles, string ModelPath, string Output, LoraOptions Lora, TrainerOptions Trainer, double EvalFraction);
+/// <remarks><c>ModelPath</c> is a GGUF file or a Hugging Face folder; a folder needs <c>TokenizerPath</c>, a GGUF with the same vocabulary and chat template.</remarks>
+public sealed record TrainSettings(IReadOnlyList<string> DataFiles, string ModelPath, string Output, LoraOptions Lora, TrainerOptions Trainer, double EvalFraction)
+{
+    public string? TokenizerPath { get; init; }
+}
 
 /// <summary>What a finished (or stopped) run left behind.</summary>
 public sealed record TrainResult(string Device, int TrainExamples, int EvalExamples, int Skipped, IReadOnlyList<StepRecord> Steps, string? GgufAdapter, string? PeftFolder, bool Completed);
@@ -30,11 +34,19 @@ public static class TrainingRun
         if (settings.EvalFraction is < 0 or >= 1) throw new ArgumentException($"--eval-fraction {settings.EvalFraction} must be in [0, 1)");
         if (settings.DataFiles.Count == 0) throw new ArgumentException("give at least one training file (--data)");
         var device = cuda.is_available() ? CUDA : CPU;
-        log($"training on {(device.type == TorchSharp.DeviceType.CUDA ? "CUDA (GPU)" : "the CPU")}");
+        log($"training on {(device.type == TorchSharp.DeviceType.CUDA ? "CUDA (GPU), bf16" : "the CPU, float32")}");
 
-        var gguf = GgufReader.Read(settings.ModelPath);
-        using var model = LlamaTransformer.Load(gguf, device);
-        using var student = LlamaModel.Load(settings.ModelPath, new LlamaModelLoadOptions { VocabOnly = true });
+        // bf16 on a GPU (its tensor cores' type); float32 on the CPU, where bf16 matmuls are slow.
+        var dtype = device.type == TorchSharp.DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
+        using var model = Directory.Exists(settings.ModelPath)
+            ? LlamaTransformer.LoadHuggingFace(settings.ModelPath, device, dtype)
+            : LlamaTransformer.Load(GgufReader.Read(settings.ModelPath), device, dtype);
+        var tokenizerPath = settings.TokenizerPath ?? (Directory.Exists(settings.ModelPath)
+            ? throw new ArgumentException($"'{settings.ModelPath}' is a Hugging Face folder: give --tokenizer, a GGUF with its vocabulary and chat template")
+            : settings.ModelPath);
+        using var student = LlamaModel.Load(tokenizerPath, new LlamaModelLoadOptions { VocabOnly = true });
+        if (student.Vocab.TokenCount != model.Config.VocabSize)
+            throw new InvalidDataException($"the tokenizer '{tokenizerPath}' has {student.Vocab.TokenCount} tokens but the model's embedding has {model.Config.VocabSize} rows");
         var tokenizer = new ChatTokenizer(student);
         var examples = new List<TokenizedExample>();
         var skipped = 0;

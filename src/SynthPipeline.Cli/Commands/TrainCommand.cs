@@ -13,7 +13,8 @@ internal static class TrainCommand
     public static Command Create()
     {
         var data = new Option<string[]>("--data", "-d") { Description = "Training JSONL (OpenAI chat, ShareGPT or Alpaca); repeat for several", AllowMultipleArgumentsPerToken = true };
-        var model = new Option<string?>("--model", "-m") { Description = "Student GGUF (default: the demo model)" };
+        var model = new Option<string?>("--model", "-m") { Description = "Student: a GGUF, or a Hugging Face folder (config.json + safetensors) with --tokenizer (default: the demo model)" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "GGUF whose vocabulary and chat template tokenize the data (default: the model's own)" };
         var output = new Option<string?>("--out", "-o") { Description = "Run folder (default: output/train-<time>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the training run in this folder from its checkpoint" };
         var rank = new Option<int>("--rank") { DefaultValueFactory = _ => 16, Description = "LoRA rank" };
@@ -32,13 +33,15 @@ internal static class TrainCommand
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 50, Description = "Optimizer steps between checkpoints" };
         var command = new Command("train", "Train a LoRA adapter on generated data; writes adapter.gguf (llama.cpp) and peft/ (PEFT)")
         {
-            data, model, output, resume, rank, alpha, dropout, targets, epochs, maxSteps, lr, warmup, batch, accumulate, sequence, evalFraction, seed, checkpointEvery,
+            data, model, tokenizer, output, resume, rank, alpha, dropout, targets, epochs, maxSteps, lr, warmup, batch, accumulate, sequence, evalFraction, seed, checkpointEvery,
         };
         command.SetAction((parse, cancellationToken) =>
         {
             var configuration = AppConfiguration.Build();
             var teacherOptions = AppConfiguration.Teacher(configuration);
-            teacherOptions.ModelPath = parse.GetValue(model);
+            var student = parse.GetValue(model);
+            var studentIsFolder = student is not null && Directory.Exists(student);
+            teacherOptions.ModelPath = studentIsFolder ? null : student;
             teacherOptions.Validate();
             var stderr = ConsoleExtensions.ForStandardError();
             using var loggers = Logging.Create(configuration);
@@ -49,7 +52,7 @@ internal static class TrainCommand
             foreach (var f in files)
                 if (!File.Exists(f)) throw new FileNotFoundException($"training file '{f}' (--data) does not exist", f);
             Native.EnsureLlama(teacherOptions, loggers);
-            var path = TeacherFactory.ResolveModelPath(teacherOptions, stderr);
+            var path = studentIsFolder ? student! : TeacherFactory.ResolveModelPath(teacherOptions, stderr);
             var settings = new TrainSettings(files, path, folder,
                 new LoraOptions
                 {
@@ -62,7 +65,7 @@ internal static class TrainCommand
                     BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulate), SequenceLength = parse.GetValue(sequence),
                     Seed = parse.GetValue(seed), CheckpointEvery = parse.GetValue(checkpointEvery),
                 },
-                parse.GetValue(evalFraction));
+                parse.GetValue(evalFraction)) { TokenizerPath = parse.GetValue(tokenizer) };
             var started = TimeProvider.System.GetTimestamp();
             var result = TrainingRun.Run(settings, resumeFolder is not null, m => stderr.WriteLine(m), r =>
             {

@@ -36,11 +36,13 @@ public static class TrainingRun
         var device = cuda.is_available() ? CUDA : CPU;
         log($"training on {(device.type == TorchSharp.DeviceType.CUDA ? "CUDA (GPU), bf16" : "the CPU, float32")}");
 
+        var loadStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         // bf16 on a GPU (its tensor cores' type); float32 on the CPU, where bf16 matmuls are slow.
         var dtype = device.type == TorchSharp.DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
         using var model = Directory.Exists(settings.ModelPath)
             ? LlamaTransformer.LoadHuggingFace(settings.ModelPath, device, dtype)
             : LlamaTransformer.Load(GgufReader.Read(settings.ModelPath), device, dtype);
+        log($"loaded {model.Config.Architecture} ({model.Config.BlockCount} blocks, {model.Config.EmbeddingLength} wide) in {System.Diagnostics.Stopwatch.GetElapsedTime(loadStarted).TotalSeconds:F1} s");
         var tokenizerPath = settings.TokenizerPath ?? (Directory.Exists(settings.ModelPath)
             ? throw new ArgumentException($"'{settings.ModelPath}' is a Hugging Face folder: give --tokenizer, a GGUF with its vocabulary and chat template")
             : settings.ModelPath);

@@ -49,7 +49,7 @@ public static class AdapterExporter
             var (layer, module) = Split(name);
             var prefix = $"base_model.model.model.layers.{layer}.{HfModule[module]}";
             var bValues = Values(b);
-            if (module is "attn_q" or "attn_k")
+            if (module is "attn_q" or "attn_k" && !config.NeoxRope)
                 bValues = UnpermuteRows(bValues, (int)b.shape[0], (int)b.shape[1], module == "attn_q" ? config.HeadCount : config.HeadCountKv);
             tensors.Add(new NamedTensor($"{prefix}.lora_A.weight", a.shape, Values(a)));
             tensors.Add(new NamedTensor($"{prefix}.lora_B.weight", b.shape, bValues));

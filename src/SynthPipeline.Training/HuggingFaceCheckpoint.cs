@@ -36,9 +36,11 @@ public static class HuggingFaceCheckpoint
                 var name = GgufName(t.Name, file);
                 if (name is null) continue;
                 var values = t.Values;
-                if (name.EndsWith("attn_q.weight", StringComparison.Ordinal) || name.EndsWith("attn_q.bias", StringComparison.Ordinal))
+                // Llama's converter permutes q/k rows for llama.cpp's adjacent-pair RoPE; Qwen2 (NeoX RoPE) keeps them.
+                var permute = !config.NeoxRope;
+                if (permute && (name.EndsWith("attn_q.weight", StringComparison.Ordinal) || name.EndsWith("attn_q.bias", StringComparison.Ordinal)))
                     values = AdapterExporter.PermuteRows(values, (int)t.Shape[0], t.Shape.Length > 1 ? (int)t.Shape[1] : 1, heads);
-                else if (name.EndsWith("attn_k.weight", StringComparison.Ordinal) || name.EndsWith("attn_k.bias", StringComparison.Ordinal))
+                else if (permute && (name.EndsWith("attn_k.weight", StringComparison.Ordinal) || name.EndsWith("attn_k.bias", StringComparison.Ordinal)))
                     values = AdapterExporter.PermuteRows(values, (int)t.Shape[0], t.Shape.Length > 1 ? (int)t.Shape[1] : 1, kvHeads);
                 tensors.Add(t with { Name = name, Values = values });
             }

@@ -9,6 +9,12 @@ public sealed record LlamaConfig(
 {
     public int HeadDimension => EmbeddingLength / HeadCount;
 
+    /// <summary>
+    /// llama.cpp rotates halves of each head (NeoX) for Qwen2, whose GGUF q/k rows keep Hugging Face's order; for Llama
+    /// it rotates adjacent pairs, which is why conversion permutes Llama's q/k rows.
+    /// </summary>
+    public bool NeoxRope => Architecture == "qwen2";
+
     /// <summary>Architectures whose GGUF tensors this trainer knows how to map.</summary>
     public static readonly IReadOnlyList<string> Supported = ["llama", "qwen2"];
 

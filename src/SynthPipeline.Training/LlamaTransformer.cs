@@ -138,17 +138,30 @@ public sealed class LlamaTransformer : IDisposable
         return (f * (f.pow(2).mean([-1L], keepdim: true) + Config.RmsEpsilon).rsqrt()).to(x.dtype) * weight;
     }
 
-    /// <summary>Rotates adjacent pairs (x[2i], x[2i+1]) by position × θᵢ, as llama.cpp does for GGUF Llama weights.</summary>
+    /// <summary>
+    /// Rotates by position × θᵢ: adjacent pairs (x[2i], x[2i+1]) for Llama's GGUF weights, or halves (x[i], x[i+d/2])
+    /// for NeoX-style models such as Qwen2, as llama.cpp does for each.
+    /// </summary>
     private Tensor Rope(Tensor x, long time)
     {
         var d = Config.RopeDimensions;
         var shape = x.shape;
-        var pairs = x[.., .., .., ..d].reshape(shape[0], shape[1], shape[2], d / 2, 2);
-        var x0 = pairs[.., .., .., .., 0];
-        var x1 = pairs[.., .., .., .., 1];
-        var cos = _cos[..(int)time].view(1, time, 1, d / 2);
-        var sin = _sin[..(int)time].view(1, time, 1, d / 2);
-        var rotated = stack([x0 * cos - x1 * sin, x0 * sin + x1 * cos], dim: -1).reshape(shape[0], shape[1], shape[2], d);
+        var cos = _cos[..(int)time].view(1, time, 1, d / 2).to(x.dtype);
+        var sin = _sin[..(int)time].view(1, time, 1, d / 2).to(x.dtype);
+        Tensor rotated;
+        if (Config.NeoxRope)
+        {
+            var x0 = x[.., .., .., ..(d / 2)];
+            var x1 = x[.., .., .., (d / 2)..d];
+            rotated = cat([x0 * cos - x1 * sin, x0 * sin + x1 * cos], dim: -1);
+        }
+        else
+        {
+            var pairs = x[.., .., .., ..d].reshape(shape[0], shape[1], shape[2], d / 2, 2);
+            var x0 = pairs[.., .., .., .., 0];
+            var x1 = pairs[.., .., .., .., 1];
+            rotated = stack([x0 * cos - x1 * sin, x0 * sin + x1 * cos], dim: -1).reshape(shape[0], shape[1], shape[2], d);
+        }
         return d == shape[3] ? rotated : cat([rotated, x[.., .., .., d..]], dim: -1);
     }
 

@@ -9,17 +9,20 @@ namespace SynthPipeline.Training.Tests;
 
 public sealed class ForwardParityTests(ITestOutputHelper output)
 {
-    private static string DemoModelPath()
+    private static string DemoModelPath(string architecture)
     {
         var dir = Path.Combine(Path.GetTempPath(), "synth-training-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
-        return DemoModel.Write(Path.Combine(dir, "demo.gguf"));
+        return DemoModel.Write(Path.Combine(dir, "demo.gguf"), DemoModel.DefaultSeed, architecture);
     }
 
-    [Fact]
-    public void Forward_DemoModel_LogitsMatchLlamaCppWithinTolerance()
+    /// <remarks>"qwen2" covers q/k/v biases, tied embeddings and NeoX RoPE; "llama" adjacent-pair RoPE and a separate head.</remarks>
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    public void Forward_DemoModel_LogitsMatchLlamaCppWithinTolerance(string architecture)
     {
-        var path = DemoModelPath();
+        var path = DemoModelPath(architecture);
         LlamaLibrary.Initialize();
         using var model = LlamaModel.Load(path, new LlamaModelLoadOptions { GpuLayers = 0 });
         var prompt = model.Vocab.Tokenize("<|im_start|>user\nGive three tips for staying healthy.<|im_end|>\n<|im_start|>assistant\n", true, true).ToArray();

@@ -34,25 +34,33 @@ public static class DemoModel
     ];
 
     /// <summary>Writes the demo model to <paramref name="path"/> and returns the path. Same seed, same bytes.</summary>
-    public static string Write(string path, int seed = DefaultSeed)
+    public static string Write(string path, int seed = DefaultSeed) => Write(path, seed, "llama");
+
+    /// <summary>
+    /// The demo model with another architecture's layout: "qwen2" adds q/k/v biases, ties the output head to the
+    /// embeddings and uses NeoX RoPE (in llama.cpp), so tests can cover those paths without downloading a model.
+    /// </summary>
+    public static string Write(string path, int seed, string architecture)
     {
+        if (architecture is not ("llama" or "qwen2")) throw new ArgumentException($"the demo model comes as llama or qwen2, not '{architecture}'", nameof(architecture));
+        var qwen = architecture == "qwen2";
         var (tokens, scores, types) = Vocabulary();
         var rng = new Random(seed);
         var w = new GgufWriter()
-            .Add("general.architecture", GgufValue.Of("llama"))
+            .Add("general.architecture", GgufValue.Of(architecture))
             .Add("general.name", GgufValue.Of(Name))
             .Add("general.description", GgufValue.Of("SynthPipeline built-in demo model: random weights, output is noise"))
             .Add("general.file_type", GgufValue.Of(1u))
-            .Add("llama.context_length", GgufValue.Of((uint)ContextLength))
-            .Add("llama.embedding_length", GgufValue.Of((uint)EmbeddingLength))
-            .Add("llama.block_count", GgufValue.Of((uint)BlockCount))
-            .Add("llama.feed_forward_length", GgufValue.Of((uint)FeedForwardLength))
-            .Add("llama.attention.head_count", GgufValue.Of((uint)HeadCount))
-            .Add("llama.attention.head_count_kv", GgufValue.Of((uint)HeadCountKv))
-            .Add("llama.rope.dimension_count", GgufValue.Of((uint)(EmbeddingLength / HeadCount)))
-            .Add("llama.rope.freq_base", GgufValue.Of(10000f))
-            .Add("llama.attention.layer_norm_rms_epsilon", GgufValue.Of(1e-5f))
-            .Add("llama.vocab_size", GgufValue.Of((uint)tokens.Count))
+            .Add(architecture + ".context_length", GgufValue.Of((uint)ContextLength))
+            .Add(architecture + ".embedding_length", GgufValue.Of((uint)EmbeddingLength))
+            .Add(architecture + ".block_count", GgufValue.Of((uint)BlockCount))
+            .Add(architecture + ".feed_forward_length", GgufValue.Of((uint)FeedForwardLength))
+            .Add(architecture + ".attention.head_count", GgufValue.Of((uint)HeadCount))
+            .Add(architecture + ".attention.head_count_kv", GgufValue.Of((uint)HeadCountKv))
+            .Add(architecture + ".rope.dimension_count", GgufValue.Of((uint)(EmbeddingLength / HeadCount)))
+            .Add(architecture + ".rope.freq_base", GgufValue.Of(10000f))
+            .Add(architecture + ".attention.layer_norm_rms_epsilon", GgufValue.Of(1e-5f))
+            .Add(architecture + ".vocab_size", GgufValue.Of((uint)tokens.Count))
             .Add("tokenizer.ggml.model", GgufValue.Of("llama"))
             .Add("tokenizer.ggml.tokens", GgufValue.Strings(tokens))
             .Add("tokenizer.ggml.scores", GgufValue.Floats(scores))
@@ -69,7 +77,7 @@ public static class DemoModel
         // Embeddings and the output head are F16 and one projection is Q8_0 so llama.cpp exercises the writer's codecs.
         w.AddTensor("token_embd.weight", [e, v], Random(rng, e * v, 1.0f), GgmlType.F16);
         w.AddTensor("output_norm.weight", [e], Ones(e));
-        w.AddTensor("output.weight", [e, v], Random(rng, e * v, 0.5f), GgmlType.F16);
+        if (!qwen) w.AddTensor("output.weight", [e, v], Random(rng, e * v, 0.5f), GgmlType.F16);
         for (var i = 0; i < BlockCount; i++)
         {
             var p = $"blk.{i}.";
@@ -77,6 +85,12 @@ public static class DemoModel
             w.AddTensor(p + "attn_q.weight", [e, e], Random(rng, e * e, 0.2f));
             w.AddTensor(p + "attn_k.weight", [e, kv], Random(rng, e * kv, 0.2f));
             w.AddTensor(p + "attn_v.weight", [e, kv], Random(rng, e * kv, 0.2f));
+            if (qwen)
+            {
+                w.AddTensor(p + "attn_q.bias", [e], Random(rng, e, 0.5f));
+                w.AddTensor(p + "attn_k.bias", [kv], Random(rng, kv, 0.5f));
+                w.AddTensor(p + "attn_v.bias", [kv], Random(rng, kv, 0.5f));
+            }
             w.AddTensor(p + "attn_output.weight", [e, e], Random(rng, e * e, 0.2f), GgmlType.Q8_0);
             w.AddTensor(p + "ffn_norm.weight", [e], Ones(e));
             w.AddTensor(p + "ffn_gate.weight", [e, ff], Random(rng, e * ff, 0.2f));

@@ -50,6 +50,68 @@ public static class HuggingFaceCheckpoint
         return (config, tensors);
     }
 
+    /// <summary>
+    /// Writes <paramref name="model"/> as a Hugging Face checkpoint (float32 model.safetensors + config.json), the
+    /// inverse of <see cref="Read"/>: q/k rows go back to HF order for Llama. Used to give PyTorch the same base weights.
+    /// </summary>
+    public static void Write(LlamaTransformer model, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Directory.CreateDirectory(folder);
+        var c = model.Config;
+        var tensors = new List<NamedTensor>();
+        void Take(string gguf, string hf, int? heads = null)
+        {
+            if (!model.Weights.TryGetValue(gguf, out var w)) return;
+            var values = w.detach().cpu().to(TorchSharp.torch.ScalarType.Float32).contiguous().data<float>().ToArray();
+            if (heads is { } h && !c.NeoxRope) values = AdapterExporter.UnpermuteRows(values, (int)w.shape[0], w.shape.Length > 1 ? (int)w.shape[1] : 1, h);
+            tensors.Add(new NamedTensor(hf, w.shape, values));
+        }
+        Take("token_embd.weight", "model.embed_tokens.weight");
+        Take("output_norm.weight", "model.norm.weight");
+        Take("output.weight", "lm_head.weight");
+        for (var l = 0; l < c.BlockCount; l++)
+        {
+            var p = $"model.layers.{l}.";
+            var g = $"blk.{l}.";
+            Take(g + "attn_norm.weight", p + "input_layernorm.weight");
+            Take(g + "ffn_norm.weight", p + "post_attention_layernorm.weight");
+            Take(g + "attn_q.weight", p + "self_attn.q_proj.weight", c.HeadCount);
+            Take(g + "attn_k.weight", p + "self_attn.k_proj.weight", c.HeadCountKv);
+            Take(g + "attn_v.weight", p + "self_attn.v_proj.weight");
+            Take(g + "attn_output.weight", p + "self_attn.o_proj.weight");
+            Take(g + "attn_q.bias", p + "self_attn.q_proj.bias", c.HeadCount);
+            Take(g + "attn_k.bias", p + "self_attn.k_proj.bias", c.HeadCountKv);
+            Take(g + "attn_v.bias", p + "self_attn.v_proj.bias");
+            Take(g + "ffn_gate.weight", p + "mlp.gate_proj.weight");
+            Take(g + "ffn_up.weight", p + "mlp.up_proj.weight");
+            Take(g + "ffn_down.weight", p + "mlp.down_proj.weight");
+        }
+        Safetensors.Write(Path.Combine(folder, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        var config = new Dictionary<string, object>
+        {
+            ["model_type"] = c.Architecture, ["architectures"] = new[] { c.Architecture == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM" },
+            ["hidden_size"] = c.EmbeddingLength, ["num_attention_heads"] = c.HeadCount, ["num_key_value_heads"] = c.HeadCountKv,
+            ["num_hidden_layers"] = c.BlockCount, ["intermediate_size"] = c.FeedForwardLength, ["vocab_size"] = c.VocabSize,
+            ["rms_norm_eps"] = c.RmsEpsilon, ["rope_theta"] = c.RopeFreqBase, ["max_position_embeddings"] = c.ContextLength,
+            ["tie_word_embeddings"] = !model.Weights.ContainsKey("output.weight"), ["hidden_act"] = "silu", ["torch_dtype"] = "float32",
+        };
+        if (model.Weights.TryGetValue("rope_freqs.weight", out var freqs))
+        {
+            // HF describes Llama 3 scaling by its parameters; accept the GGUF's factors only if Llama 3.1/3.2's reproduce them.
+            var stored = freqs.cpu().data<float>().ToArray();
+            var candidates = new[] { 8.0, 32.0 }.Select(f => (Factor: f, Json: $$"""{"rope_type":"llama3","factor":{{f}},"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192}"""));
+            var match = candidates.FirstOrDefault(k =>
+            {
+                using var doc = JsonDocument.Parse(k.Json);
+                return Llama3RopeFactors(c, doc.RootElement).Zip(stored).All(p => Math.Abs(p.First - p.Second) <= 1e-5f * Math.Abs(p.Second));
+            });
+            if (match.Json is null) throw new NotSupportedException("the model's rope_freqs are not Llama 3.1/3.2 rope scaling; it cannot be written for Hugging Face");
+            config["rope_scaling"] = JsonSerializer.Deserialize<Dictionary<string, object>>(match.Json)!;
+        }
+        File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
     /// <summary>The rope_freqs factors llama.cpp's converter writes for Llama 3 rope scaling.</summary>
     public static float[] Llama3RopeFactors(LlamaConfig config, JsonElement scaling)
     {

@@ -55,6 +55,34 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
         return batches;
     }
 
+    /// <summary>Micro-batch number <paramref name="index"/> of the run (epochs follow one another).</summary>
+    public List<TokenizedExample> MicroBatch(IReadOnlyList<TokenizedExample> train, int index)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var perEpoch = (int)Math.Ceiling(train.Count / (double)options.BatchSize);
+        return Batches(train, options.BatchSize, options.Seed, index / perEpoch)[index % perEpoch];
+    }
+
+    /// <summary>
+    /// Writes every optimizer step's micro-batches, padded exactly as <see cref="Loss"/> pads them, with the learning
+    /// rate of the step, as JSON lines: the input for a PyTorch reference run on the same data.
+    /// </summary>
+    public void DumpSchedule(IReadOnlyList<TokenizedExample> train, string path)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        var total = TotalSteps(train.Count);
+        using var writer = new StreamWriter(path);
+        for (var step = 0; step < total; step++)
+            for (var a = 0; a < options.GradientAccumulation; a++)
+            {
+                var batch = MicroBatch(train, step * options.GradientAccumulation + a);
+                var length = Math.Min(options.SequenceLength, batch.Max(e => e.Tokens.Length));
+                var ids = batch.Select(e => Enumerable.Range(0, length).Select(t => t < e.Tokens.Length ? e.Tokens[t] : padToken).ToArray()).ToArray();
+                var mask = batch.Select(e => Enumerable.Range(0, length).Select(t => t < e.Tokens.Length && e.Trained[t] ? 1 : 0).ToArray()).ToArray();
+                writer.WriteLine(JsonSerializer.Serialize(new { step, micro = a, lr = LearningRateAt(step, total), ids, mask }));
+            }
+    }
+
     public int TotalSteps(int trainCount)
     {
         var perEpoch = (int)Math.Ceiling(Math.Ceiling(trainCount / (double)options.BatchSize) / options.GradientAccumulation);
@@ -121,8 +149,7 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
             for (var a = 0; a < options.GradientAccumulation; a++)
             {
                 var index = first + a;
-                var batches = Batches(train, options.BatchSize, options.Seed, index / perEpoch);
-                var batch = batches[index % perEpoch];
+                var batch = MicroBatch(train, index);
                 manual_seed(options.Seed * 1_000_003L + index);
                 using var scope = NewDisposeScope();
                 var loss = Loss(batch, training: true);

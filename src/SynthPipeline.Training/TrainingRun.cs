@@ -11,6 +11,9 @@ namespace SynthPipeline.Training;
 public sealed record TrainSettings(IReadOnlyList<string> DataFiles, string ModelPath, string Output, LoraOptions Lora, TrainerOptions Trainer, double EvalFraction)
 {
     public string? TokenizerPath { get; init; }
+
+    /// <summary>Also write the untrained adapter (peft-initial/) and every step's padded batches (schedule.jsonl), for a PyTorch + PEFT reference run.</summary>
+    public bool ExportReference { get; init; }
 }
 
 /// <summary>What a finished (or stopped) run left behind.</summary>
@@ -73,6 +76,12 @@ public static class TrainingRun
         Directory.CreateDirectory(settings.Output);
         using var lora = new LoraWeights(model, settings.Lora, settings.Trainer.Seed);
         var trainer = new LoraTrainer(model, lora, settings.Trainer, padToken: 0);
+        if (settings.ExportReference && !resume)
+        {
+            AdapterExporter.WritePeft(Path.Combine(settings.Output, "peft-initial"), model.Config, lora, Path.GetFileNameWithoutExtension(settings.ModelPath));
+            trainer.DumpSchedule(train, Path.Combine(settings.Output, "schedule.jsonl"));
+            log("wrote peft-initial/ and schedule.jsonl for a reference run");
+        }
         var historyPath = Path.Combine(settings.Output, "history.json");
         var steps = new List<StepRecord>();
         var checkpoint = Path.Combine(settings.Output, CheckpointFolder);

@@ -45,6 +45,24 @@ public sealed class TrainTests
     }
 
     [Fact]
+    public async Task ExportHfAndExportReference_WriteWhatThePeftComparisonReads()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var demo = await SynthProcess.RunAsync(dir, null, "model", "create-demo", "demo.gguf");
+        Assert.True(demo.ExitCode == 0, demo.Stderr);
+        var hf = await SynthProcess.RunAsync(dir, null, "model", "export-hf", "demo.gguf", "hf");
+        Assert.True(hf.ExitCode == 0, hf.Stderr);
+        Assert.True(File.Exists(Path.Combine(dir, "hf", "model.safetensors")));
+        Assert.Contains("\"model_type\": \"llama\"", File.ReadAllText(Path.Combine(dir, "hf", "config.json")), StringComparison.Ordinal);
+
+        var r = await SynthProcess.RunAsync(dir, null, "train", "-m", "demo.gguf", "--data", Alpaca(dir, 6), "--epochs", "4", "--max-steps", "2",
+            "--dropout", "0", "--export-reference", "--out", "run");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.True(File.Exists(Path.Combine(dir, "run", "peft-initial", "adapter_model.safetensors")));
+        Assert.Equal(2 * 1, File.ReadAllLines(Path.Combine(dir, "run", "schedule.jsonl")).Length);
+    }
+
+    [Fact]
     public async Task Train_NoAssistantTurns_SaysSoAndExitsWithFailure()
     {
         var dir = SynthProcess.ScratchDirectory();

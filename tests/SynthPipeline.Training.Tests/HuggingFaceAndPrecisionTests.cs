@@ -14,42 +14,10 @@ public sealed class HuggingFaceAndPrecisionTests : IDisposable
         _gguf = GgufReader.Read(DemoModel.Write(Path.Combine(_dir, "demo.gguf")));
     }
 
-    /// <summary>Writes the demo model as a Hugging Face checkpoint: HF names, and q/k rows back in HF's order.</summary>
     private string WriteHuggingFace(LlamaTransformer model)
     {
-        var folder = Path.Combine(_dir, "hf");
-        Directory.CreateDirectory(folder);
-        var c = model.Config;
-        var tensors = new List<NamedTensor>();
-        NamedTensor Take(string gguf, string hf, int? heads = null)
-        {
-            var w = model.Weights[gguf];
-            var values = w.data<float>().ToArray();
-            if (heads is { } h) values = AdapterExporter.UnpermuteRows(values, (int)w.shape[0], (int)w.shape[1], h);
-            return new NamedTensor(hf, w.shape, values);
-        }
-        tensors.Add(Take("token_embd.weight", "model.embed_tokens.weight"));
-        tensors.Add(Take("output_norm.weight", "model.norm.weight"));
-        tensors.Add(Take("output.weight", "lm_head.weight"));
-        for (var l = 0; l < c.BlockCount; l++)
-        {
-            var p = $"model.layers.{l}.";
-            tensors.Add(Take($"blk.{l}.attn_norm.weight", p + "input_layernorm.weight"));
-            tensors.Add(Take($"blk.{l}.ffn_norm.weight", p + "post_attention_layernorm.weight"));
-            tensors.Add(Take($"blk.{l}.attn_q.weight", p + "self_attn.q_proj.weight", c.HeadCount));
-            tensors.Add(Take($"blk.{l}.attn_k.weight", p + "self_attn.k_proj.weight", c.HeadCountKv));
-            tensors.Add(Take($"blk.{l}.attn_v.weight", p + "self_attn.v_proj.weight"));
-            tensors.Add(Take($"blk.{l}.attn_output.weight", p + "self_attn.o_proj.weight"));
-            tensors.Add(Take($"blk.{l}.ffn_gate.weight", p + "mlp.gate_proj.weight"));
-            tensors.Add(Take($"blk.{l}.ffn_up.weight", p + "mlp.up_proj.weight"));
-            tensors.Add(Take($"blk.{l}.ffn_down.weight", p + "mlp.down_proj.weight"));
-        }
-        Safetensors.Write(Path.Combine(folder, "model.safetensors"), tensors);
-        File.WriteAllText(Path.Combine(folder, "config.json"), $$"""
-            {"model_type":"llama","hidden_size":{{c.EmbeddingLength}},"num_attention_heads":{{c.HeadCount}},"num_key_value_heads":{{c.HeadCountKv}},
-             "num_hidden_layers":{{c.BlockCount}},"intermediate_size":{{c.FeedForwardLength}},"vocab_size":{{c.VocabSize}},"rms_norm_eps":{{c.RmsEpsilon}},
-             "rope_theta":{{c.RopeFreqBase}},"max_position_embeddings":{{c.ContextLength}}}
-            """);
+        var folder = Path.Combine(_dir, "hf-" + model.Config.Architecture);
+        HuggingFaceCheckpoint.Write(model, folder);
         return folder;
     }
 
@@ -60,12 +28,16 @@ public sealed class HuggingFaceAndPrecisionTests : IDisposable
         return logits.data<float>().ToArray();
     }
 
-    [Fact]
-    public void LoadHuggingFace_DemoModelWrittenInHfLayout_SameWeightsAndLogitsAsFromGguf()
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    public void WriteThenLoadHuggingFace_DemoModel_SameWeightsAndLogitsAsFromGguf(string architecture)
     {
-        using var fromGguf = LlamaTransformer.Load(_gguf);
+        using var fromGguf = LlamaTransformer.Load(architecture == "llama" ? _gguf
+            : GgufReader.Read(DemoModel.Write(Path.Combine(_dir, "qwen2.gguf"), DemoModel.DefaultSeed, "qwen2")));
         using var fromHf = LlamaTransformer.LoadHuggingFace(WriteHuggingFace(fromGguf));
-        Assert.Equal(fromGguf.Config with { Architecture = "llama" }, fromHf.Config);
+        Assert.Equal(fromGguf.Config, fromHf.Config);
+        Assert.Equal(fromGguf.Weights.Keys.Order(), fromHf.Weights.Keys.Order());
         foreach (var (name, w) in fromGguf.Weights)
             Assert.Equal(w.data<float>().ToArray(), fromHf.Weights[name].data<float>().ToArray());
         long[] tokens = [1, 40, 77, 123, 200, 5, 9];

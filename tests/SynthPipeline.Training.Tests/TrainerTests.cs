@@ -157,6 +157,32 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void DumpSchedule_PaddedBatchesAndRates_ReproduceTheTrainersLossAndSchedule()
+    {
+        using var lora = new LoraWeights(_model, Lora with { Dropout = 0 }, seed: 7);
+        var data = Data(7);
+        var trainer = new LoraTrainer(_model, lora, Fast, padToken: 0);
+        var path = Path.Combine(_dir, "schedule.jsonl");
+        trainer.DumpSchedule(data, path);
+        var lines = File.ReadAllLines(path);
+        Assert.Equal(trainer.TotalSteps(data.Count) * Fast.GradientAccumulation, lines.Length);
+
+        using var first = System.Text.Json.JsonDocument.Parse(lines[0]);
+        var root = first.RootElement;
+        Assert.Equal(trainer.LearningRateAt(0, trainer.TotalSteps(data.Count)), root.GetProperty("lr").GetDouble());
+        var ids = root.GetProperty("ids").EnumerateArray().Select(r => r.EnumerateArray().Select(x => (long)x.GetInt32()).ToArray()).ToArray();
+        var mask = root.GetProperty("mask").EnumerateArray().Select(r => r.EnumerateArray().Select(x => (float)x.GetInt32()).ToArray()).ToArray();
+        var (b, t) = (ids.Length, ids[0].Length);
+        using var noGrad = no_grad();
+        using var logits = _model.Forward(tensor(ids.SelectMany(x => x).ToArray(), [b, t]), lora.Adapter(training: false));
+        var nll = -logits[.., ..(t - 1)].log_softmax(-1).gather(-1, tensor(ids.SelectMany(x => x).ToArray(), [b, t])[.., 1..].unsqueeze(-1)).squeeze(-1);
+        var w = tensor(mask.SelectMany(x => x).ToArray(), [b, t])[.., 1..];
+        var fromDump = ((nll * w).sum() / w.sum()).item<float>();
+        var fromTrainer = trainer.Loss(trainer.MicroBatch(data, 0), training: false).item<float>();
+        Assert.Equal(fromTrainer, fromDump, 5);
+    }
+
+    [Fact]
     public void BadInput_EachGetsAClearError()
     {
         using var lora = new LoraWeights(_model, Lora, seed: 6);

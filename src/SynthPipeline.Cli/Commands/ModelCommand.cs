@@ -17,6 +17,24 @@ internal static class ModelCommand
         command.Subcommands.Add(CreateDemo());
         command.Subcommands.Add(Info());
         command.Subcommands.Add(CreateRandom());
+        command.Subcommands.Add(ExportHuggingFace());
+        return command;
+    }
+
+    private static Command ExportHuggingFace()
+    {
+        var path = new Argument<FileInfo>("gguf") { Description = "A Llama or Qwen2 GGUF" };
+        var folder = new Argument<DirectoryInfo>("folder") { Description = "Where to write config.json and model.safetensors (float32)" };
+        var command = new Command("export-hf", "Write a GGUF's weights as a Hugging Face checkpoint (for a PyTorch + PEFT reference run)") { path, folder };
+        command.SetAction(parse =>
+        {
+            var input = parse.GetValue(path)!;
+            if (!input.Exists) throw new FileNotFoundException($"model file '{input.FullName}' does not exist", input.FullName);
+            using var model = Training.LlamaTransformer.Load(GgufReader.Read(input.FullName));
+            Training.HuggingFaceCheckpoint.Write(model, parse.GetValue(folder)!.FullName);
+            Console.WriteLine($"wrote {parse.GetValue(folder)!.FullName}: {model.Config.Architecture}, {model.Config.BlockCount} blocks, float32");
+            return 0;
+        });
         return command;
     }
 

@@ -30,10 +30,11 @@ internal static class TrainCommand
         var sequence = new Option<int>("--seq") { DefaultValueFactory = _ => 1024, Description = "Maximum tokens per conversation" };
         var evalFraction = new Option<double>("--eval-fraction") { DefaultValueFactory = _ => 0.1, Description = "Share held out for eval loss" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
+        var reference = new Option<bool>("--export-reference") { Description = "Also write the untrained adapter (peft-initial/) and every step's batches (schedule.jsonl) for a PyTorch + PEFT comparison" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 50, Description = "Optimizer steps between checkpoints" };
         var command = new Command("train", "Train a LoRA adapter on generated data; writes adapter.gguf (llama.cpp) and peft/ (PEFT)")
         {
-            data, model, tokenizer, output, resume, rank, alpha, dropout, targets, epochs, maxSteps, lr, warmup, batch, accumulate, sequence, evalFraction, seed, checkpointEvery,
+            data, model, tokenizer, output, resume, rank, alpha, dropout, targets, epochs, maxSteps, lr, warmup, batch, accumulate, sequence, evalFraction, seed, checkpointEvery, reference,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -65,7 +66,7 @@ internal static class TrainCommand
                     BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulate), SequenceLength = parse.GetValue(sequence),
                     Seed = parse.GetValue(seed), CheckpointEvery = parse.GetValue(checkpointEvery),
                 },
-                parse.GetValue(evalFraction)) { TokenizerPath = parse.GetValue(tokenizer) };
+                parse.GetValue(evalFraction)) { TokenizerPath = parse.GetValue(tokenizer), ExportReference = parse.GetValue(reference) };
             var started = TimeProvider.System.GetTimestamp();
             var result = TrainingRun.Run(settings, resumeFolder is not null, m => stderr.WriteLine(m), r =>
             {

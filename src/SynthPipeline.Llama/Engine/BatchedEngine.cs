@@ -312,9 +312,44 @@ public sealed partial class BatchedEngine : IDisposable
             Interlocked.Add(ref _promptReused, keep);
         }
 
-        if (_backendSampling && request.Sampler.Settings is { Grammar: null } s && !HasPenalties(s))
-            slot.BackendSampler = _context.SetBackendSampler(slot.Id, request.Sampler);
+        AttachSampler(slot, request);
         Interlocked.Increment(ref _active);
+    }
+
+    /// <summary>
+    /// Attaches the request's chain for in-graph sampling, or detaches the slot's previous one. Every attach or detach
+    /// makes llama.cpp re-plan its graph, so a finished request's chain stays attached to its idle slot (and alive)
+    /// until the slot's next request replaces it: one re-plan per request instead of two.
+    /// </summary>
+    private void AttachSampler(EngineSequence slot, EngineRequest request)
+    {
+        var previous = slot.Attached;
+        slot.BackendSampler = false;
+        if (_backendSampling && request.Sampler.Settings is { Grammar: null } s && !HasPenalties(s))
+        {
+            // On refusal llama.cpp has dropped the slot's previous chain as well.
+            slot.BackendSampler = _context.SetBackendSampler(slot.Id, request.Sampler);
+            slot.Attached = slot.BackendSampler ? request.Sampler : null;
+        }
+        else if (previous is not null)
+        {
+            _context.SetBackendSampler(slot.Id, null);
+            slot.Attached = null;
+        }
+        if (previous is not null && !ReferenceEquals(previous, slot.Attached)) previous.Dispose();
+    }
+
+    /// <summary>Detaches and frees every chain still attached (before the context goes).</summary>
+    private void DetachAllSamplers()
+    {
+        foreach (var slot in _slots)
+        {
+            if (slot.Attached is null) continue;
+            _context.SetBackendSampler(slot.Id, null);
+            slot.Attached.Dispose();
+            slot.Attached = null;
+            slot.BackendSampler = false;
+        }
     }
 
     private static bool HasPenalties(SamplingSettings s) => s.RepeatPenalty != 1 || s.PresencePenalty != 0 || s.FrequencyPenalty != 0;
@@ -532,12 +567,9 @@ public sealed partial class BatchedEngine : IDisposable
         if (error is null && !canceled && !slot.Stops.Stopped && !Emit(slot, slot.Stops.Flush())) return;
         var request = slot.End();
         Interlocked.Decrement(ref _active);
-        if (slot.BackendSampler)
-        {
-            _context.SetBackendSampler(slot.Id, null);
-            slot.BackendSampler = false;
-        }
-        request.Sampler.Dispose();
+        slot.BackendSampler = false;
+        // An attached chain stays with the idle slot (see AttachSampler); any other is freed now.
+        if (!ReferenceEquals(slot.Attached, request.Sampler)) request.Sampler.Dispose();
         request.Registration.Dispose();
         if (error is not null || !_options.PrefixSharing)
         {
@@ -595,12 +627,11 @@ public sealed partial class BatchedEngine : IDisposable
         {
             if (!slot.IsActive) continue;
             var request = slot.End();
-            if (slot.BackendSampler) _context.SetBackendSampler(slot.Id, null);
-            slot.BackendSampler = false;
-            request.Sampler.Dispose();
+            if (!ReferenceEquals(slot.Attached, request.Sampler)) request.Sampler.Dispose();
             request.Registration.Dispose();
             request.Completion.TrySetException(error(true));
         }
+        DetachAllSamplers();
         Volatile.Write(ref _active, 0);
         lock (_submitLock)
         {

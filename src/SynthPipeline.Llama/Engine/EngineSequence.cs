@@ -30,8 +30,11 @@ internal sealed class EngineSequence(int id)
 
     public int LinkLength { get; set; }
 
-    /// <summary>The request's sampler is attached to the context for in-graph sampling.</summary>
+    /// <summary>The current request's sampler is attached to the context for in-graph sampling.</summary>
     public bool BackendSampler { get; set; }
+
+    /// <summary>The chain llama.cpp holds for this sequence id (possibly a finished request's), owned by the engine.</summary>
+    public LlamaSampler? Attached { get; set; }
 
     public List<int> Generated { get; } = [];
 

@@ -151,6 +151,34 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
     }
 
     [Fact]
+    public async Task GenerateAsync_DecodeRejectsOneRequestsTokens_OnlyThatRequestFailsAndTheLoopGoesOn()
+    {
+        var prompts = DistinctPrompts(5);
+        using var engine = NewEngine(parallel: 5);
+        var reference = await Task.WhenAll(prompts.Skip(1).Select(p => engine.GenerateAsync(Request(p, Sampled, 20))));
+        engine.CheckPromptTokens = false;
+        // llama.cpp rejects a batch holding a token id outside the vocabulary; it shares the batch with four good prompts.
+        var poisoned = engine.GenerateAsync(Request([.. prompts[0][..5], 1_000_000, .. prompts[0][5..]], Sampled, 20));
+        var good = prompts.Skip(1).Select(p => engine.GenerateAsync(Request(p, Sampled, 20))).ToList();
+
+        var e = await Assert.ThrowsAsync<LlamaModelException>(() => poisoned);
+        Assert.Contains("llama_decode failed", e.Message, StringComparison.Ordinal);
+        var results = await Task.WhenAll(good);
+        Assert.Equal(reference.Select(r => r.Tokens), results.Select(r => r.Tokens));
+        Assert.Equal(5 + 4, engine.Metrics().Completed + engine.Metrics().Failed);
+        // The loop goes on: a later request still works.
+        Assert.Equal(20, (await engine.GenerateAsync(Request(prompts[1], Sampled, 20))).Tokens.Count);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_TokenOutsideTheVocabulary_ThrowsNamingThePosition()
+    {
+        using var engine = NewEngine(parallel: 2);
+        var e = await Assert.ThrowsAsync<ArgumentException>(async () => await engine.GenerateAsync(Request([1, 2, 99_999], Sampled)));
+        Assert.Contains("prompt token 99999 at position 2", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task GenerateAsync_TextCallbackThrows_FailsThatRequestOnly()
     {
         var prompts = DistinctPrompts(3);

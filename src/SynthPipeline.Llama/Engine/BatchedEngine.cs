@@ -99,6 +99,9 @@ public sealed partial class BatchedEngine : IDisposable
 
     public LlamaModel Model => _model;
 
+    /// <summary>Tests turn this off to send llama.cpp a batch it rejects, and check that only that request fails.</summary>
+    internal bool CheckPromptTokens { get; set; } = true;
+
     public EngineOptions Options => _options;
 
     /// <summary>Requests whose sampler allows it are sampled in the compute graph.</summary>
@@ -118,6 +121,13 @@ public sealed partial class BatchedEngine : IDisposable
         if (request.PromptTokens.Count >= _options.ContextPerSequence)
             throw new PromptTooLongException(request.PromptTokens.Count, _options.ContextPerSequence);
         ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxTokens, 1, nameof(request));
+        if (CheckPromptTokens)
+        {
+            var vocab = _model.Vocab.TokenCount;
+            for (var i = 0; i < request.PromptTokens.Count; i++)
+                if ((uint)request.PromptTokens[i] >= (uint)vocab)
+                    throw new ArgumentException($"prompt token {request.PromptTokens[i]} at position {i} is outside the model's vocabulary (0 to {vocab - 1})", nameof(request));
+        }
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<GenerationResult>(cancellationToken);
         ObjectDisposedException.ThrowIf(_disposed, this);
         var sampler = LlamaSampler.Create(_model, request.Sampling);
@@ -454,22 +464,28 @@ public sealed partial class BatchedEngine : IDisposable
                 continue;
             }
             if (status == DecodeStatus.Aborted && _shutdown.IsCancellationRequested) return;
-            if (status == DecodeStatus.NoKvSlot)
+            if (status == DecodeStatus.NoKvSlot && !evicted)
             {
-                if (!evicted)
-                {
-                    evicted = true;
-                    if (EvictIdleCaches()) continue;
-                }
-                if (n > 1)
-                {
-                    chunk = Math.Max(1, n / 2);
-                    continue;
-                }
+                evicted = true;
+                if (EvictIdleCaches()) continue;
+            }
+            // Halving isolates the cause: a smaller batch may fit the KV cache, and a rejected batch that mixes
+            // sequences shrinks until the rejection falls on the one sequence responsible.
+            if (n > 1 && (status == DecodeStatus.NoKvSlot || SpansSeveralSequences(start, n)))
+            {
+                chunk = Math.Max(1, n / 2);
+                continue;
             }
             FailChunk(start, n, status);
             return;
         }
+    }
+
+    private bool SpansSeveralSequences(int start, int count)
+    {
+        for (var i = start + 1; i < start + count; i++)
+            if (!ReferenceEquals(_tokenOwner[i], _tokenOwner[start])) return true;
+        return false;
     }
 
     private int Advance(int start, int count, int output)

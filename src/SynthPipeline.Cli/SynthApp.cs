@@ -31,7 +31,14 @@ public static class SynthApp
         try
         {
             // Our own handler maps known failures to one clear line and an exit code, instead of a stack trace.
-            return await CreateRoot().Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+            return await CreateRoot().Parse(args).InvokeAsync(new InvocationConfiguration
+            {
+                EnableDefaultExceptionHandler = false,
+                // Ctrl+C cancels the token and the commands save their state before exiting with 130; System.CommandLine
+                // must not cut that short after its default 2 s (rendering the loss plot alone can take longer).
+                // (null would switch its Ctrl+C handling off altogether.)
+                ProcessTerminationTimeout = TimeSpan.FromMinutes(10),
+            }).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

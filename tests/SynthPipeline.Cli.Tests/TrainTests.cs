@@ -63,6 +63,23 @@ public sealed class TrainTests
     }
 
     [Fact]
+    public async Task Train_CtrlC_SavesACheckpointAndExitsWith130()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        using var p = SynthProcess.Start(dir, null, "train", "--data", Alpaca(dir, 10), "--epochs", "100000", "--max-steps", "100000", "--out", "run");
+        string? line;
+        do line = await p.StandardError.ReadLineAsync();
+        while (line is not null && !line.StartsWith("step 2:", StringComparison.Ordinal));
+        Assert.NotNull(line);
+        using (var kill = System.Diagnostics.Process.Start("kill", $"-INT {p.Id}")!) await kill.WaitForExitAsync();
+        var rest = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.Equal(SynthApp.ExitCancelled, p.ExitCode);
+        Assert.Contains("checkpoint saved; continue with --resume", rest, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(dir, "run", "checkpoint", "checkpoint.safetensors")));
+    }
+
+    [Fact]
     public async Task Train_NoAssistantTurns_SaysSoAndExitsWithFailure()
     {
         var dir = SynthProcess.ScratchDirectory();

@@ -36,7 +36,7 @@ internal static class TrainCommand
         {
             data, model, tokenizer, output, resume, rank, alpha, dropout, targets, epochs, maxSteps, lr, warmup, batch, accumulate, sequence, evalFraction, seed, checkpointEvery, reference,
         };
-        command.SetAction((parse, cancellationToken) =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = AppConfiguration.Build();
             var teacherOptions = AppConfiguration.Teacher(configuration);
@@ -68,19 +68,21 @@ internal static class TrainCommand
                 },
                 parse.GetValue(evalFraction)) { TokenizerPath = parse.GetValue(tokenizer), ExportReference = parse.GetValue(reference) };
             var started = TimeProvider.System.GetTimestamp();
-            var result = TrainingRun.Run(settings, resumeFolder is not null, m => stderr.WriteLine(m), r =>
+            // Training blocks for hours in native code: on its own thread, so Ctrl+C handling (which cancels the token
+            // and waits for the checkpoint) keeps running.
+            var result = await Task.Factory.StartNew(() => TrainingRun.Run(settings, resumeFolder is not null, m => stderr.WriteLine(m), r =>
             {
                 var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
                 stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"step {r.Step}: loss {r.Loss:F4}, lr {r.LearningRate:G3}{(r.EvalLoss is { } e ? $", eval loss {e:F4}" : "")}, {r.Tokens} trained tokens, {seconds:F1} s"));
-            }, cancellationToken);
+            }, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             if (!result.Completed)
             {
                 stderr.MarkupLine(Markup.Escape($"stopped at step {result.Steps.LastOrDefault()?.Step ?? 0}: checkpoint saved; continue with --resume {folder}"));
-                return Task.FromResult(SynthApp.ExitCancelled);
+                return SynthApp.ExitCancelled;
             }
             stderr.MarkupLine(Markup.Escape($"done: {result.Steps.Count} steps on {result.Device}; adapter for llama.cpp {result.GgufAdapter}, for PEFT {result.PeftFolder}; loss curve {Path.Combine(folder, "loss.png")}"));
-            return Task.FromResult(SynthApp.ExitOk);
+            return SynthApp.ExitOk;
         });
         return command;
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.SemanticKernel;
 using Spectre.Console;
@@ -79,8 +80,12 @@ internal static class GenerateCommand
             var window = settings.RequestsInFlight > 0 ? settings.RequestsInFlight : 2 * teacherOptions.ParallelSequences;
             var progress = new PipelineProgress(TimeProvider.System);
             var kernel = TeacherKernel.Create(client);
-            var teacher = new ResilientTeacher(client, TimeSpan.FromSeconds(settings.StallSeconds), TimeSpan.FromSeconds(settings.RequestTimeoutSeconds),
-                settings.Retries, TimeProvider.System, loggers.CreateLogger<ResilientTeacher>());
+            // Every teacher call goes through this chain: resilience (stall, timeout, retry) outside, logging of each attempt inside.
+            using var teacher = new ChatClientBuilder(client)
+                .Use(inner => new ResilientChatClient(inner, TimeSpan.FromSeconds(settings.StallSeconds), TimeSpan.FromSeconds(settings.RequestTimeoutSeconds),
+                    settings.Retries, TimeProvider.System, loggers.CreateLogger<ResilientChatClient>()))
+                .UseLogging(loggers)
+                .Build();
             var requests = new TeacherRequests(teacher, store, progress);
             var filter = new InstructionFilter(new InstructionFilterOptions
             {

@@ -1,13 +1,16 @@
 using Microsoft.Extensions.AI;
+using Polly.Timeout;
 using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Pipeline.Stages;
 
 /// <summary>
-/// Teacher calls by stable id ("instruction:12", "classify:3"): an answer already in the store is returned as it
-/// is; otherwise the teacher is asked and the request and its answer are committed before anything uses them.
+/// Teacher calls by stable id ("instruction:12", "classify:3") through the composed <see cref="IChatClient"/>
+/// (resilience and logging middleware around the model). An answer already in the store is returned as it is;
+/// otherwise the teacher is asked, and the request and its answer, or its failure, are committed before anything uses
+/// them. Failures come back as data, never as exceptions that would stop the pipeline.
 /// </summary>
-public sealed class TeacherRequests(ResilientTeacher teacher, RunStore store, PipelineProgress progress)
+public sealed class TeacherRequests(IChatClient teacher, RunStore store, PipelineProgress progress)
 {
     public async Task<TeacherOutcome> AskAsync(string id, string kind, string prompt, ChatOptions options, CancellationToken cancellationToken)
     {
@@ -20,8 +23,16 @@ public sealed class TeacherRequests(ResilientTeacher teacher, RunStore store, Pi
         TeacherOutcome outcome;
         try
         {
-            outcome = await teacher.AskAsync([new ChatMessage(ChatRole.User, prompt)], options, cancellationToken).ConfigureAwait(false);
-            tokens = outcome.OutputTokens;
+            var response = await teacher.GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], options, cancellationToken).ConfigureAwait(false);
+            tokens = (int)(response.Usage?.OutputTokenCount ?? 0);
+            var attempts = response.AdditionalProperties?.TryGetValue(ResilientChatClient.AttemptsKey, out var a) == true ? Convert.ToInt32(a, System.Globalization.CultureInfo.InvariantCulture) : 1;
+            outcome = new TeacherOutcome(response.Text, response.FinishReason == ChatFinishReason.Length, attempts, tokens, null, null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var attempts = e.Data[ResilientChatClient.AttemptsKey] is int n ? n : 1;
+            var reason = e switch { TeacherStalledException => "teacher_stalled", TimeoutRejectedException => "teacher_timeout", _ => "teacher_error" };
+            outcome = new TeacherOutcome(null, false, attempts, 0, reason, e.Message);
         }
         finally
         {

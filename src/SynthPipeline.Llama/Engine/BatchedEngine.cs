@@ -507,7 +507,11 @@ public sealed partial class BatchedEngine : IDisposable
         // The first lookup lets llama.cpp put its outputs in order (it mutates then); later lookups only read,
         // so the samplers, each with its own state, can run on several threads at once.
         _context.HasBackendSample(_outputs[first].BatchIndex - start);
-        if (n >= ParallelSamplingThreshold && _samplingThreads > 1)
+        var cpuSampled = 0;
+        for (var j = 0; j < n; j++)
+            if (!_outputs[first + j].Slot.BackendSampler) cpuSampled++;
+        // Tokens sampled in the graph only need reading back; threads pay off for the CPU samplers alone.
+        if (cpuSampled >= ParallelSamplingThreshold && _samplingThreads > 1)
             Parallel.For(0, n, _parallelSampling, j => _sampled[j] = SampleOne(_outputs[first + j], start));
         else
             for (var j = 0; j < n; j++) _sampled[j] = SampleOne(_outputs[first + j], start);

@@ -58,10 +58,9 @@ public sealed partial class SelfInstructRun(
             store.Instructions().Count(i => i.Status != "pending"), store.RequestTotals().OutputTokens);
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = run.Token;
-        _runToken = token;
         var bounded = new ExecutionDataflowBlockOptions { BoundedCapacity = settings.Window, CancellationToken = token };
 
-        var ask = new TransformBlock<PromptJob, PromptAnswer>(AskForInstructionsAsync,
+        var ask = new TransformBlock<PromptJob, PromptAnswer>(job => AskForInstructionsAsync(job, token),
             new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = settings.Window, BoundedCapacity = settings.Window, EnsureOrdered = true, CancellationToken = token });
         var instances = new TransformBlock<StoredInstruction, InstanceResult>(i => instanceStage.RunAsync(i, token),
             new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = settings.Window, BoundedCapacity = settings.Window * 4, EnsureOrdered = false, CancellationToken = token });
@@ -138,9 +137,9 @@ public sealed partial class SelfInstructRun(
         LogGaveUp(logger, settings.MaxPrompts);
     }
 
-    private async Task<PromptAnswer> AskForInstructionsAsync(PromptJob job)
+    private async Task<PromptAnswer> AskForInstructionsAsync(PromptJob job, CancellationToken token)
     {
-        var prompt = await promptBuilder.BuildAsync(job.Index, instructionStage.MachinePrefix(job.PoolSize), CancellationToken.None).ConfigureAwait(false);
+        var prompt = await promptBuilder.BuildAsync(job.Index, instructionStage.MachinePrefix(job.PoolSize), token).ConfigureAwait(false);
         var options = new ChatOptions
         {
             Seed = SelfInstructPromptBuilder.RandomFor(settings.RunSeed, job.Index, 1).Next(),
@@ -150,11 +149,9 @@ public sealed partial class SelfInstructRun(
             StopSequences = ["\n\n", $"\n{settings.PromptTasks * 2 + 1}."],
         };
         if (settings.InstructionGrammar is not null) options.AdditionalProperties = new() { [ChatOptionsMapper.GrammarKey] = settings.InstructionGrammar };
-        var outcome = await requests.AskAsync($"instruction:{job.Index}", "instruction", prompt.Text, options, _runToken).ConfigureAwait(false);
+        var outcome = await requests.AskAsync($"instruction:{job.Index}", "instruction", prompt.Text, options, token).ConfigureAwait(false);
         return new PromptAnswer(job.Index, outcome);
     }
-
-    private CancellationToken _runToken;
 
     private async Task ProcessAnswerAsync(PromptAnswer answer, ITargetBlock<StoredInstruction> instances, CancellationToken token)
     {

@@ -65,7 +65,13 @@ public static class AdapterExporter
     }
 
     /// <summary>GGUF → Hugging Face order of q/k output rows: within each head, interleaved pairs become two halves.</summary>
-    public static float[] UnpermuteRows(float[] values, int rows, int columns, int heads)
+    public static float[] UnpermuteRows(float[] values, int rows, int columns, int heads) => MoveRows(values, rows, columns, heads, toGguf: false);
+
+    /// <summary>Hugging Face → GGUF order, the permutation llama.cpp's converter applies to q/k weights.</summary>
+    public static float[] PermuteRows(float[] values, int rows, int columns, int heads) => MoveRows(values, rows, columns, heads, toGguf: true);
+
+    /// <summary>Row j·2+s of a head in GGUF order is row s·(d/2)+j in Hugging Face order.</summary>
+    private static float[] MoveRows(float[] values, int rows, int columns, int heads, bool toGguf)
     {
         ArgumentNullException.ThrowIfNull(values);
         var headDim = rows / heads;
@@ -76,21 +82,9 @@ public static class AdapterExporter
                 {
                     var gguf = h * headDim + j * 2 + s;
                     var hf = h * headDim + s * (headDim / 2) + j;
-                    Array.Copy(values, gguf * columns, result, hf * columns, columns);
+                    var (from, to) = toGguf ? (hf, gguf) : (gguf, hf);
+                    Array.Copy(values, from * columns, result, to * columns, columns);
                 }
-        return result;
-    }
-
-    /// <summary>Hugging Face → GGUF order, the permutation llama.cpp's converter applies to q/k weights.</summary>
-    public static float[] PermuteRows(float[] values, int rows, int columns, int heads)
-    {
-        ArgumentNullException.ThrowIfNull(values);
-        var headDim = rows / heads;
-        var result = new float[values.Length];
-        for (var h = 0; h < heads; h++)
-            for (var j = 0; j < headDim / 2; j++)
-                for (var s = 0; s < 2; s++)
-                    Array.Copy(values, (h * headDim + s * (headDim / 2) + j) * columns, result, (h * headDim + j * 2 + s) * columns, columns);
         return result;
     }
 

@@ -27,7 +27,9 @@ public static unsafe class GgufDequantizer
         };
         if (block == 0)
         {
-            Dequantize(tensor, data).CopyTo(destination);
+            if (!TensorCodec.CanEncode(tensor.Type))
+                throw new NotSupportedException($"tensor '{tensor.Name}' is {tensor.Type}; the trainer reads F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K");
+            TensorCodec.Decode(tensor.Type, data, count).CopyTo(destination);
             return;
         }
         Check(data, count, block, bytes, tensor.Type.ToString());
@@ -58,23 +60,9 @@ public static unsafe class GgufDequantizer
     public static float[] Dequantize(GgufTensorInfo tensor, ReadOnlySpan<byte> data)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        var count = checked((int)tensor.ElementCount);
-        if (TensorCodec.CanEncode(tensor.Type)) return TensorCodec.Decode(tensor.Type, data, count);
-        return tensor.Type switch
-        {
-            GgmlType.Q4_0 => Q4_0(data, count),
-            GgmlType.Q4_K => Q4K(data, count),
-            GgmlType.Q6_K => Q6K(data, count),
-            _ => throw new NotSupportedException($"tensor '{tensor.Name}' is {tensor.Type}; the trainer reads F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K"),
-        };
-    }
-
-    public static float[] Q4_0(ReadOnlySpan<byte> data, int count)
-    {
-        Check(data, count, Qk4_0, BlockQ4_0, "Q4_0");
-        var y = new float[count];
-        DecodeQ4_0(data, y);
-        return y;
+        var values = new float[checked((int)tensor.ElementCount)];
+        DequantizeInto(tensor, data, values);
+        return values;
     }
 
     private static void DecodeQ4_0(ReadOnlySpan<byte> data, Span<float> y)
@@ -90,14 +78,6 @@ public static unsafe class GgufDequantizer
                 y[i * Qk4_0 + j + Qk4_0 / 2] = ((block[2 + j] >> 4) - 8) * d;
             }
         }
-    }
-
-    public static float[] Q4K(ReadOnlySpan<byte> data, int count)
-    {
-        Check(data, count, QkK, BlockQ4K, "Q4_K");
-        var y = new float[count];
-        DecodeQ4K(data, y);
-        return y;
     }
 
     private static void DecodeQ4K(ReadOnlySpan<byte> data, Span<float> y)
@@ -131,14 +111,6 @@ public static unsafe class GgufDequantizer
     private static (int Scale, int Min) ScaleMin(int j, byte* q) => j < 4
         ? (q[j] & 63, q[j + 4] & 63)
         : ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-
-    public static float[] Q6K(ReadOnlySpan<byte> data, int count)
-    {
-        Check(data, count, QkK, BlockQ6K, "Q6_K");
-        var y = new float[count];
-        DecodeQ6K(data, y);
-        return y;
-    }
 
     private static void DecodeQ6K(ReadOnlySpan<byte> data, Span<float> y)
     {
@@ -175,10 +147,6 @@ public static unsafe class GgufDequantizer
             }
         }
     }
-
-    private static (int Scale, int Min) ScaleMin(int j, ReadOnlySpan<byte> q) => j < 4
-        ? (q[j] & 63, q[j + 4] & 63)
-        : ((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4), (q[j + 4] >> 4) | ((q[j] >> 6) << 4));
 
     private static float Half(ReadOnlySpan<byte> b) => (float)BinaryPrimitives.ReadHalfLittleEndian(b);
 

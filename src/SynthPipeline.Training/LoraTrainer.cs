@@ -60,8 +60,16 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
     {
         ArgumentNullException.ThrowIfNull(train);
         var perEpoch = (int)Math.Ceiling(train.Count / (double)options.BatchSize);
-        return Batches(train, options.BatchSize, options.Seed, index / perEpoch)[index % perEpoch];
+        var epoch = index / perEpoch;
+        // One shuffle per epoch, not per micro-batch.
+        if (_epochBatches is null || _epoch != epoch || !ReferenceEquals(_epochData, train))
+            (_epochBatches, _epoch, _epochData) = (Batches(train, options.BatchSize, options.Seed, epoch), epoch, train);
+        return _epochBatches[index % perEpoch];
     }
+
+    private List<List<TokenizedExample>>? _epochBatches;
+    private int _epoch;
+    private IReadOnlyList<TokenizedExample>? _epochData;
 
     /// <summary>
     /// Writes every optimizer step's micro-batches, padded exactly as <see cref="Loss"/> pads them, with the learning
@@ -186,27 +194,26 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
     private void ApplyAdamW(double lr)
     {
         using var noGrad = no_grad();
-        var parameters = lora.Pairs.SelectMany(p => new[] { ($"{p.Key}.lora_a", p.Value.A), ($"{p.Key}.lora_b", p.Value.B) }).ToList();
-        // Clip by the global norm of all gradients.
-        var norm = Math.Sqrt(parameters.Sum(p => p.Item2.grad is { } g ? g.pow(2).sum().item<float>() : 0));
+        using var scope = NewDisposeScope();
+        var parameters = lora.Pairs.SelectMany(p => new[] { ($"{p.Key}.lora_a", p.Value.A), ($"{p.Key}.lora_b", p.Value.B) })
+            .Where(p => p.Item2.grad is not null).ToList();
+        // Clip by the global norm of all gradients, summed on the device and read back once.
+        var norm = Math.Sqrt(stack(parameters.Select(p => p.Item2.grad!.pow(2).sum()).ToArray()).sum().item<float>());
         var clip = options.MaxGradNorm > 0 && norm > options.MaxGradNorm ? options.MaxGradNorm / (norm + 1e-6) : 1.0;
         var t = Step + 1;
         var correction1 = 1 - Math.Pow(Beta1, t);
         var correction2 = 1 - Math.Pow(Beta2, t);
         foreach (var (name, p) in parameters)
         {
-            if (p.grad is not { } g) continue;
+            var g = p.grad!;
             if (!_moments.TryGetValue(name, out var moments))
                 _moments[name] = moments = (zeros_like(p).DetachFromDisposeScope(), zeros_like(p).DetachFromDisposeScope());
             var grad = g * clip;
             moments.M.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
             moments.V.mul_(Beta2).add_(grad * grad, alpha: 1 - Beta2);
             if (options.WeightDecay > 0) p.mul_(1 - lr * options.WeightDecay);
-            var update = moments.M / correction1 / ((moments.V / correction2).sqrt() + Epsilon);
-            p.add_(update, alpha: -lr);
+            p.add_(moments.M / correction1 / ((moments.V / correction2).sqrt() + Epsilon), alpha: -lr);
             g.zero_();
-            grad.Dispose();
-            update.Dispose();
         }
     }
 

@@ -36,17 +36,7 @@ internal static class SynthProcess
     /// <summary>Runs synth; <paramref name="onFirstOutput"/> gets the process id once stdout has produced something.</summary>
     public static async Task<Result> RunAsync(string workingDirectory, IDictionary<string, string>? environment, Func<int, Task>? onFirstOutput, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "synth.dll"));
-        foreach (var a in args) info.ArgumentList.Add(a);
-        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Teacher__", StringComparison.Ordinal)).ToList()) info.Environment.Remove(key);
-        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
-        using var p = Process.Start(info)!;
+        using var p = Start(workingDirectory, environment, args);
         if (onFirstOutput is not null)
         {
             var first = new char[1];

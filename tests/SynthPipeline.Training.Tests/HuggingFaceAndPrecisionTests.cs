@@ -45,6 +45,34 @@ public sealed class HuggingFaceAndPrecisionTests : IDisposable
     }
 
     [Fact]
+    public void LoadHuggingFace_Llama3RopeScaling_BecomesRopeFactorsAndWritesBackTheSameScaling()
+    {
+        using var plain = LlamaTransformer.Load(_gguf);
+        var folder = WriteHuggingFace(plain);
+        var configPath = Path.Combine(folder, "config.json");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
+        config["rope_scaling"] = System.Text.Json.Nodes.JsonNode.Parse(
+            """{"rope_type":"llama3","factor":32.0,"low_freq_factor":1.0,"high_freq_factor":4.0,"original_max_position_embeddings":8192}""");
+        File.WriteAllText(configPath, config.ToJsonString());
+
+        using var scaled = LlamaTransformer.LoadHuggingFace(folder);
+        var factors = scaled.Weights["rope_freqs.weight"].data<float>().ToArray();
+        // Head dimension 16, base 10000: the fastest rotation (wavelength 2π) is kept, the slowest (about 19,900 positions,
+        // beyond the 8,192 of the original context) is slowed by the full factor, and the factors never decrease.
+        Assert.Equal(8, factors.Length);
+        Assert.Equal(1f, factors[0]);
+        Assert.Equal(32f, factors[^1]);
+        Assert.True(factors.Zip(factors.Skip(1)).All(p => p.First <= p.Second));
+        long[] tokens = [1, 40, 77, 123, 200];
+        Assert.NotEqual(Logits(plain, tokens), Logits(scaled, tokens));
+
+        var again = Path.Combine(_dir, "hf-again");
+        HuggingFaceCheckpoint.Write(scaled, again);
+        var written = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(again, "config.json")))!["rope_scaling"]!;
+        Assert.Equal(32.0, written["factor"]!.GetValue<double>());
+    }
+
+    [Fact]
     public void LoadHuggingFace_UnknownModelType_NamesIt()
     {
         var folder = Path.Combine(_dir, "falcon");

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using SynthPipeline.Cli.Hosting;
 using SynthPipeline.Training;
@@ -52,7 +51,8 @@ internal static class TrainCommand
             var files = parse.GetValue(data) ?? [];
             foreach (var f in files)
                 if (!File.Exists(f)) throw new FileNotFoundException($"training file '{f}' (--data) does not exist", f);
-            Native.EnsureLlama(teacherOptions, loggers);
+            // The student's tokenizer is read through llama.cpp (a vocabulary-only load).
+            TeacherFactory.InitializeNative(teacherOptions, loggers);
             var path = studentIsFolder ? student! : TeacherFactory.ResolveModelPath(teacherOptions, stderr);
             var settings = new TrainSettings(files, path, folder,
                 new LoraOptions
@@ -85,12 +85,5 @@ internal static class TrainCommand
             return SynthApp.ExitOk;
         });
         return command;
-    }
-
-    /// <summary>The vocabulary-only load of the student needs llama.cpp's libraries initialised.</summary>
-    private static class Native
-    {
-        public static void EnsureLlama(SynthPipeline.Options.TeacherOptions options, Microsoft.Extensions.Logging.ILoggerFactory loggers) =>
-            SynthPipeline.Llama.Native.LlamaLibrary.Initialize(options.NativeLibraryPath, loggers.CreateLogger("SynthPipeline.Llama.Native"));
     }
 }

@@ -27,9 +27,13 @@ internal static class TeacherFactory
         return path;
     }
 
+    /// <summary>Loads llama.cpp's libraries from Teacher:NativeLibraryPath (or the fetched ones), logging through <paramref name="loggers"/>.</summary>
+    public static void InitializeNative(TeacherOptions options, ILoggerFactory loggers) =>
+        LlamaLibrary.Initialize(options.NativeLibraryPath, loggers.CreateLogger("SynthPipeline.Llama.Native"));
+
     public static LlamaModel LoadModel(TeacherOptions options, string path, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        LlamaLibrary.Initialize(options.NativeLibraryPath, loggers.CreateLogger("SynthPipeline.Llama.Native"));
+        InitializeNative(options, loggers);
         return LlamaModel.Load(path, new LlamaModelLoadOptions { GpuLayers = options.GpuLayers }, cancellationToken: cancellationToken);
     }
 

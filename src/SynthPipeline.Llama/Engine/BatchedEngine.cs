@@ -296,7 +296,7 @@ public sealed partial class BatchedEngine : IDisposable
             }
         }
 
-        slot.Begin(request, _model.Vocab, ++_admissions, _time.GetTimestamp());
+        slot.Begin(request, _model.Vocab, ++_admissions);
         if (source is not null && sourceLength > keep && (source.Decoded >= sourceLength || sourceLength >= _options.MinSharedPrefix))
         {
             _context.RemoveSequence(slot.Id);

@@ -44,8 +44,6 @@ internal sealed class EngineSequence(int id)
 
     public TokenTextDecoder? Decoder { get; private set; }
 
-    public long StartedAt { get; private set; }
-
     public TimeSpan FirstToken { get; set; }
 
     public bool IsActive => Request is not null;
@@ -55,7 +53,7 @@ internal sealed class EngineSequence(int id)
 
     public bool IsPromptProcessing => Request is not null && LinkSource is null && Decoded < PromptLength;
 
-    public void Begin(EngineRequest request, LlamaVocab vocab, long admission, long now)
+    public void Begin(EngineRequest request, LlamaVocab vocab, long admission)
     {
         Request = request;
         Admission = admission;
@@ -64,7 +62,6 @@ internal sealed class EngineSequence(int id)
         Text.Clear();
         Stops = new StopSequenceMatcher(request.Request.StopSequences);
         Decoder = new TokenTextDecoder(vocab);
-        StartedAt = now;
         FirstToken = TimeSpan.Zero;
         LinkSource = null;
         LinkLength = 0;

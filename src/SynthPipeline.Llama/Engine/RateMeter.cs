@@ -6,14 +6,16 @@ internal sealed class RateMeter(TimeProvider time, TimeSpan window)
     private static readonly TimeSpan MinSpacing = TimeSpan.FromMilliseconds(100);
     private readonly Queue<(long At, long A, long B)> _samples = new();
     private readonly Lock _lock = new();
+    private long _lastAt;
 
     public void Record(long a, long b)
     {
         var now = time.GetTimestamp();
         lock (_lock)
         {
-            if (_samples.Count > 0 && time.GetElapsedTime(_samples.Last().At, now) < MinSpacing) return;
+            if (_samples.Count > 0 && time.GetElapsedTime(_lastAt, now) < MinSpacing) return;
             _samples.Enqueue((now, a, b));
+            _lastAt = now;
             while (_samples.Count > 1 && time.GetElapsedTime(_samples.Peek().At, now) > window) _samples.Dequeue();
         }
     }

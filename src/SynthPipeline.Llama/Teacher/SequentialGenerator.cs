@@ -5,8 +5,8 @@ namespace SynthPipeline.Llama.Teacher;
 
 /// <summary>
 /// Generates one sequence at a time on its own context: decode the prompt in batches, then sample, emit and decode
-/// one token per step. Not thread-safe; <see cref="LlamaChatClient"/> serialises callers. The continuous-batching
-/// engine replaces it for throughput.
+/// one token per step. Not thread-safe. The teacher runs on <see cref="Engine.BatchedEngine"/>; this plain loop is kept
+/// as the one-sequence reference the engine's outputs are tested against.
 /// </summary>
 public sealed class SequentialGenerator : IDisposable
 {

@@ -8,7 +8,7 @@ set -euo pipefail
 synth="dotnet .device/app/SynthPipeline.Cli/synth.dll"
 vocab=/tmp/llama-cuda/models/ggml-vocab-llama-bpe.gguf
 out=${OUT:-/tmp}
-for shape in llama-3.2-1b llama-3.1-8b; do
+for shape in ${SHAPES:-llama-3.2-1b llama-3.1-8b}; do
   model=/tmp/$shape-q4_k_m.gguf
   [[ -f $model ]] || $synth model create-random "$model" --shape "$shape" --type q4_k_m --vocab-from "$vocab"
   SYNTH="$synth" GPU_LAYERS=99 FA=on NPP=${NPP:-256} NTG=${NTG:-256} NPL=${NPL:-1,16,64,128,256} OUT="$out/$shape" \

@@ -95,7 +95,6 @@ public sealed class LlamaTransformer : IDisposable
         var c = Config;
         var (batch, time) = (tokens.shape[0], tokens.shape[1]);
         var x = Weights["token_embd.weight"].index_select(0, tokens.to(Device).flatten()).view(batch, time, c.EmbeddingLength);
-        var mask = ones(time, time, dtype: ScalarType.Bool, device: Device).triu(1);
         for (var l = 0; l < c.BlockCount; l++)
         {
             var p = $"blk.{l}.";
@@ -111,8 +110,10 @@ public sealed class LlamaTransformer : IDisposable
                 k = k.repeat_interleave(c.HeadCount / c.HeadCountKv, dim: 1);
                 v = v.repeat_interleave(c.HeadCount / c.HeadCountKv, dim: 1);
             }
-            var scores = q.matmul(k.transpose(2, 3)).div(Math.Sqrt(c.HeadDimension)).masked_fill(mask, float.NegativeInfinity);
-            var attended = scores.to(ScalarType.Float32).softmax(-1).to(v.dtype).matmul(v).transpose(1, 2).reshape(batch, time, c.HeadCount * c.HeadDimension);
+            // PyTorch's fused attention (flash on CUDA in bf16) never materialises the [time, time] scores: on an H100 the
+            // explicit product ran at half PEFT's tokens/s with 3.5x its memory (bench/results/trainer-gpu.md).
+            var attended = nn.functional.scaled_dot_product_attention(q, k, v, null, 0, is_casual: true)
+                .transpose(1, 2).reshape(batch, time, c.HeadCount * c.HeadDimension);
             x = x + Linear(p + "attn_output", attended, adapt);
             h = RmsNorm(x, Weights[p + "ffn_norm.weight"]);
             var gated = nn.functional.silu(Linear(p + "ffn_gate", h, adapt)) * Linear(p + "ffn_up", h, adapt);

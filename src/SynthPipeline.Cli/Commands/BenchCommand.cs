@@ -42,13 +42,13 @@ internal static class BenchCommand
             using var loggers = Logging.Create(configuration);
             var path = TeacherFactory.ResolveModelPath(teacher, stderr);
             using var llama = TeacherFactory.LoadModel(teacher, path, loggers, cancellationToken);
-            var engine = TeacherFactory.ToEngineOptions(teacher) with { BackendSampling = teacher.GraphSampling ?? llama.OnGpu };
+            var engine = TeacherFactory.ToEngineOptions(teacher) with { BackendSampling = teacher.GraphSampling };
             var sampling = new SamplingSettings { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), MinP = 0 }.Validate();
 
             var o = Console.Out;
             await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"model: {llama.Description} ({path}); sampling: top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}, seeded; " +
-                $"{(engine.BackendSampling == true ? "in-graph" : "CPU")} sampling; n_batch {engine.BatchSize}, n_ubatch {engine.MicroBatchSize}")).ConfigureAwait(false);
+                $"{(engine.BackendSampling switch { true => "in-graph", false => "CPU", null => $"auto (in-graph up to {EngineOptions.MaxParallelForBackendSampling} sequences)" })} sampling; n_batch {engine.BatchSize}, n_ubatch {engine.MicroBatchSize}")).ConfigureAwait(false);
             await o.WriteLineAsync("|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s | in-graph |").ConfigureAwait(false);
             await o.WriteLineAsync("|-------|--------|------|--------|----------|----------|----------|----------|----------|----------|----------|").ConfigureAwait(false);
             var rows = new List<EngineBenchmarkRow>();
@@ -67,7 +67,7 @@ internal static class BenchCommand
                 {
                     pp = r.PromptTokens, tg = r.GeneratedTokens, b = r.Parallel, n_kv = r.KvCells,
                     t_pp = r.PromptSeconds, speed_pp = r.PromptTokensPerSecond, t_tg = r.GenerationSeconds, speed_tg = r.GeneratedTokensPerSecond,
-                    t = r.TotalSeconds, speed = r.TotalTokensPerSecond, in_graph_share = r.BackendSampledShare, speed_gen_e2e = r.EndToEndGeneratedTokensPerSecond, n_vocab = llama.Vocab.TokenCount, graph_sampling = engine.BackendSampling == true,
+                    t = r.TotalSeconds, speed = r.TotalTokensPerSecond, in_graph_share = r.BackendSampledShare, speed_gen_e2e = r.EndToEndGeneratedTokensPerSecond, n_vocab = llama.Vocab.TokenCount, graph_sampling = (engine with { ParallelSequences = r.Parallel }).SamplesInGraph(llama.OnGpu),
                 }), new JsonSerializerOptions { WriteIndented = true });
                 await File.WriteAllTextAsync(file.FullName, text, cancellationToken).ConfigureAwait(false);
             }

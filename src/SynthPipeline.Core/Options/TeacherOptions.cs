@@ -42,7 +42,7 @@ public sealed class TeacherOptions
     /// <summary>Flash attention: auto, on or off.</summary>
     public string FlashAttention { get; set; } = "auto";
 
-    /// <summary>Where tokens are sampled: graph (inside the compute graph, where a request's sampler allows it), cpu, or auto (graph when the model runs on a GPU).</summary>
+    /// <summary>Where tokens are sampled: graph (inside the compute graph, where a request's sampler allows it), cpu, or auto (graph on a GPU for at most 4 parallel sequences, where it measured faster).</summary>
     public string Sampling { get; set; } = "auto";
 
     /// <summary>Share the KV of prompt prefixes between sequences instead of recomputing them.</summary>

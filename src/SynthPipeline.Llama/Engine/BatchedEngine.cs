@@ -64,7 +64,7 @@ public sealed partial class BatchedEngine : IDisposable
         _options = (options ?? new EngineOptions()).Validate();
         _logger = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        _backendSampling = _options.BackendSampling ?? model.OnGpu;
+        _backendSampling = _options.SamplesInGraph(model.OnGpu);
         _samplingThreads = _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
         _parallelSampling = new ParallelOptions { MaxDegreeOfParallelism = _samplingThreads };
         _context = LlamaContext.Create(model, new LlamaContextOptions

@@ -30,10 +30,18 @@ public sealed record EngineOptions
 
     /// <summary>
     /// Sample inside the compute graph where the sampler chain allows it (no grammar, no penalties), so logits stay on
-    /// the device. null = when the model runs on a GPU: on a CPU the graph's full-vocabulary sort measured slower
-    /// than llama.cpp's CPU samplers.
+    /// the device. null = only on a GPU and only for at most <see cref="MaxParallelForBackendSampling"/> sequences:
+    /// on a CPU the graph's full-vocabulary sort measured slower than llama.cpp's CPU samplers, and on an H100
+    /// (bench/results/engine-batching.md) in-graph sampling won at one sequence (780 against 642 tok/s) but lost from
+    /// 16 on (3,367 against 4,036 at 16; 4,760 against 8,061 at 256).
     /// </summary>
     public bool? BackendSampling { get; init; }
+
+    /// <summary>The most parallel sequences for which <see cref="BackendSampling"/> = null samples in the graph.</summary>
+    public const int MaxParallelForBackendSampling = 4;
+
+    /// <summary>Whether sampling runs in the graph for a model on a GPU (<paramref name="onGpu"/>) under these options.</summary>
+    public bool SamplesInGraph(bool onGpu) => BackendSampling ?? (onGpu && ParallelSequences <= MaxParallelForBackendSampling);
 
     /// <summary>Reuse the KV of a prompt prefix another sequence already computed instead of computing it again.</summary>
     public bool PrefixSharing { get; init; } = true;

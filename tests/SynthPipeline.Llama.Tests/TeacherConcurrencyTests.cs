@@ -62,4 +62,28 @@ public sealed class TeacherConcurrencyTests(DemoModelFixture fixture)
         Assert.Contains("the teacher was disposed while this request was", e2.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "after")], Greedy));
     }
+
+    [Fact]
+    public async Task Dispose_AfterTheCallerCancelled_RequestsEndCancelledNotDisposed()
+    {
+        var client = NewClient();
+        var longRun = new ChatOptions { MaxOutputTokens = 4000, Temperature = 1, Seed = 1 };
+        longRun.AdditionalProperties = new() { [ChatOptionsMapper.IgnoreEosKey] = true };
+        using var stop = new CancellationTokenSource();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = Task.Run(async () =>
+        {
+            await foreach (var _ in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "Write a long story.")], longRun, stop.Token))
+                started.TrySetResult();
+        });
+        await started.Task;
+        var queued = client.GetResponseAsync([new ChatMessage(ChatRole.User, "queued")], Greedy, stop.Token);
+
+        // What Ctrl+C does: cancel the run, then dispose the teacher without waiting for the engine to notice.
+        await stop.CancelAsync();
+        client.Dispose();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued);
+    }
 }

@@ -163,7 +163,8 @@ public sealed partial class BatchedEngine : IDisposable
     }
 
     /// <summary>
-    /// Stops the loop within one decode step: running and queued requests fail with <see cref="ObjectDisposedException"/>.
+    /// Stops the loop within one decode step: running and queued requests fail with <see cref="ObjectDisposedException"/>,
+    /// or with <see cref="OperationCanceledException"/> where their own token was already cancelled.
     /// </summary>
     public void Dispose()
     {
@@ -649,7 +650,7 @@ public sealed partial class BatchedEngine : IDisposable
             var request = slot.End();
             if (!ReferenceEquals(slot.Attached, request.Sampler)) request.Sampler.Dispose();
             request.Registration.Dispose();
-            request.Completion.TrySetException(error(true));
+            request.Completion.TrySetException(Cancelled(request) ?? error(true));
         }
         DetachAllSamplers();
         Volatile.Write(ref _active, 0);
@@ -661,10 +662,14 @@ public sealed partial class BatchedEngine : IDisposable
         {
             request.Sampler.Dispose();
             request.Registration.Dispose();
-            request.Completion.TrySetException(error(false));
+            request.Completion.TrySetException(Cancelled(request) ?? error(false));
         }
         Volatile.Write(ref _queueDepth, 0);
     }
+
+    // A caller that cancelled and then disposed the teacher (Ctrl+C) sees its own cancellation, not a disposal error.
+    private static OperationCanceledException? Cancelled(EngineRequest request) =>
+        request.Token.IsCancellationRequested ? new OperationCanceledException(request.Token) : null;
 
     private static int CommonPrefix(ReadOnlySpan<int> prompt, List<int> tokens, int limit) =>
         prompt.CommonPrefixLength(CollectionsMarshal.AsSpan(tokens)[..Math.Min(limit, tokens.Count)]);

@@ -19,6 +19,7 @@ public static class SynthApp
     {
         var root = new RootCommand("SynthPipeline: make LLM fine-tuning data with a local GGUF teacher, and train a LoRA adapter on it");
         root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(AugmentCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(ModelCommand.Create());
@@ -53,7 +54,7 @@ public static class SynthApp
         catch (Exception e) when (e is GgufFormatException or FileNotFoundException or LlamaModelException or LlamaNativeLibraryException
                                        or InvalidGrammarException or PromptTooLongException or ArgumentException
                                        or Pipeline.Seeds.SeedFormatException or InvalidOperationException
-                                       or Training.Data.TrainingDataException or NotSupportedException or InvalidDataException)
+                                       or Training.Data.TrainingDataException or NotSupportedException or InvalidDataException or DirectoryNotFoundException)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return ExitFailure;

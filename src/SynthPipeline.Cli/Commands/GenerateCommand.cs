@@ -64,7 +64,7 @@ internal static class GenerateCommand
             // Everything that can be checked is checked before anything is created or the model loads.
             var resumeName = parse.GetValue(resume);
             var newSeeds = resumeName is null ? ReadSeeds(options) : null;
-            var (folder, isResume) = RunFolder(options, resumeName);
+            var (folder, isResume) = RunFolders.Resolve(options.Output, options.RunName, resumeName, GenerateOptions.Section);
             using var runLock = RunLock.Acquire(folder);
             using var store = RunStore.Open(folder);
             var (seedInstructions, seedFile, settings) = isResume ? LoadRun(store, folder) : NewRun(store, options, teacherOptions, newSeeds!.Value);
@@ -143,35 +143,6 @@ internal static class GenerateCommand
         if (File.Exists(seeds) || Path.IsPathRooted(seeds)) return seeds;
         var shipped = Path.Combine(AppContext.BaseDirectory, seeds);
         return File.Exists(shipped) ? shipped : seeds;
-    }
-
-    private static (string Folder, bool IsResume) RunFolder(GenerateOptions options, string? resume)
-    {
-        if (resume is not null)
-        {
-            var folder = Directory.Exists(resume) ? resume : Path.Combine(options.Output, resume);
-            if (!File.Exists(Path.Combine(folder, RunStore.FileName)))
-                throw new ArgumentException($"--resume: '{resume}' is not a run folder (no {RunStore.FileName} in '{Path.GetFullPath(folder)}')");
-            return (Path.GetFullPath(folder), true);
-        }
-        var name = string.IsNullOrWhiteSpace(options.RunName)
-            ? "run-" + TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)
-            : options.RunName;
-        var path = Path.GetFullPath(Path.Combine(options.Output, name));
-        if (File.Exists(Path.Combine(path, RunStore.FileName)))
-            throw new ArgumentException($"the run folder '{path}' already holds a run: continue it with --resume {name}, or choose another --run-name");
-        try
-        {
-            Directory.CreateDirectory(path);
-            var probe = Path.Combine(path, ".write-test");
-            File.WriteAllText(probe, "ok");
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ArgumentException($"the output folder '{path}' is not writable (Generate:Output or --out): {e.Message}", e);
-        }
-        return (path, false);
     }
 
     private static (string File, List<string> Instructions)? ReadSeeds(GenerateOptions options)

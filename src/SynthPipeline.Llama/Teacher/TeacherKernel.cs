@@ -43,9 +43,14 @@ public sealed class PromptLibrary
         return File.ReadAllText(path);
     }
 
-    /// <summary>Renders a template with arguments, without calling the model.</summary>
+    /// <summary>Renders a template with arguments, without calling the model; values are inserted verbatim.</summary>
+    /// <remarks>
+    /// Semantic Kernel HTML-encodes inserted values by default (so that a value cannot inject chat-message markup).
+    /// The rendered text here is always sent as one plain user message, never parsed for markup, and encoding would
+    /// show the teacher "can&amp;#39;t" for "can't" in every passage and instruction.
+    /// </remarks>
     public Task<string> RenderAsync(Kernel kernel, string name, KernelArguments arguments, CancellationToken cancellationToken = default) =>
-        _factory.Create(new PromptTemplateConfig(Text(name))).RenderAsync(kernel, arguments, cancellationToken);
+        _factory.Create(new PromptTemplateConfig(Text(name)) { AllowDangerouslySetContent = true }).RenderAsync(kernel, arguments, cancellationToken);
 
     /// <summary>A kernel function that renders the template and sends it to the kernel's chat service.</summary>
     public KernelFunction Function(string name, PromptExecutionSettings? settings = null) =>

@@ -16,7 +16,7 @@ public sealed record StoredRequest(string Id, string Kind, string Prompt, string
 /// and rejection is committed as it happens, so a run killed at any moment resumes with nothing lost or repeated.
 /// One connection, serialised: the writers are the pipeline's stages.
 /// </summary>
-public sealed class RunStore : IDisposable
+public sealed partial class RunStore : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _lock = new();
@@ -49,6 +49,7 @@ public sealed class RunStore : IDisposable
             CREATE TABLE IF NOT EXISTS rejections(seq INTEGER PRIMARY KEY AUTOINCREMENT, stage TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT,
                 text TEXT NOT NULL, most_similar TEXT, score REAL, source TEXT NOT NULL);
             """);
+        store.Execute(AugmentSchema);
         return store;
     }
 

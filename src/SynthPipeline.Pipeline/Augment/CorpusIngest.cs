@@ -1,0 +1,72 @@
+using SynthPipeline.Corpus;
+using SynthPipeline.Options;
+using SynthPipeline.Pipeline.Corpus;
+using SynthPipeline.Pipeline.Output;
+using SynthPipeline.Pipeline.State;
+
+namespace SynthPipeline.Pipeline.Augment;
+
+/// <summary>
+/// Turns corpus documents and a pairs file into chunk jobs. A document is read, cleaned and chunked once; its cleaned
+/// text is kept under <c>sources/</c> in the run folder (provenance spans point into it) and its chunks are recorded
+/// in the store, so a resumed run yields exactly the chunks not yet committed. A document that changed since the
+/// run started is refused rather than mixed with its old chunks.
+/// </summary>
+public sealed class CorpusIngest(RunStore store, CorpusReader reader, Func<string, int> countTokens, AugmentOptions options, string runFolder, AugmentProgress progress)
+{
+    private readonly Dictionary<string, StoredDocument> _known = store.Documents().ToDictionary(d => d.File, StringComparer.Ordinal);
+    private readonly ILookup<string, StoredChunk> _chunks = store.Chunks().ToLookup(c => c.File, StringComparer.Ordinal);
+
+    /// <summary>Folder of the cleaned document texts.</summary>
+    public const string SourcesFolder = "sources";
+
+    public IEnumerable<ChunkJob> Document(string corpusFolder, string file)
+    {
+        var (document, problem) = reader.Read(corpusFolder, file);
+        _known.TryGetValue(file, out var known);
+        if (problem is not null)
+        {
+            if (known is null) store.SaveDocument(new StoredDocument(file, "problem", problem.Reason, problem.Message, 0, 0, 0, null), []);
+            progress.Problem(problem);
+            return [];
+        }
+        if (known is { Status: "ok" } && known.Sha256 != document!.Sha256)
+        {
+            progress.Problem(new DocumentProblem(file, "changed_since_start",
+                $"'{file}': changed since this run started; its earlier chunks are kept, the new text is not used (start a new run for it)"));
+            return [];
+        }
+        if (known is null)
+        {
+            var chunks = TextChunker.Chunk(document!.Text, countTokens, options.ChunkTokens, options.ChunkOverlapTokens);
+            var copy = Path.Combine(runFolder, SourcesFolder, file + ".txt");
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            DatasetExporter.WriteAtomically(copy, w => w.Write(document.Text));
+            var stored = chunks.Select(c => new StoredChunk(file, c.Index, c.Start, c.End, c.Tokens, "pending")).ToList();
+            store.SaveDocument(new StoredDocument(file, "ok", null, null, document.Text.Length, document.Pages, chunks.Count, document.Sha256), stored);
+            progress.DocumentRead(document.Pages, chunks.Count);
+            return stored.Select(c => Job(c, document.Text[c.Start..c.End], null));
+        }
+        progress.DocumentRead(0, 0);
+        return _chunks[file].Where(c => c.Status == "pending").Select(c => Job(c, document!.Text[c.Start..c.End], null)).ToList();
+    }
+
+    /// <summary>A pairs file: one job per pair, its chunk index being its line.</summary>
+    public IEnumerable<ChunkJob> Pairs(string path, IReadOnlyList<SourcePair> pairs)
+    {
+        var file = path.Replace('\\', '/');
+        _known.TryGetValue(file, out var known);
+        if (known is null)
+        {
+            var stored = pairs.Select(p => new StoredChunk(file, p.Line, p.Start, p.End, 0, "pending")).ToList();
+            store.SaveDocument(new StoredDocument(file, "ok", null, null, 0, 0, stored.Count, null), stored);
+            progress.DocumentRead(0, stored.Count);
+            return pairs.Select((p, i) => Job(stored[i], $"Question: {p.Question}\nAnswer: {p.Answer}", p));
+        }
+        var pending = _chunks[file].Where(c => c.Status == "pending").Select(c => c.Index).ToHashSet();
+        return pairs.Where(p => pending.Contains(p.Line))
+            .Select(p => new ChunkJob(file, p.Line, p.Start, p.End, $"Question: {p.Question}\nAnswer: {p.Answer}", p)).ToList();
+    }
+
+    private static ChunkJob Job(StoredChunk c, string text, SourcePair? pair) => new(c.File, c.Index, c.Start, c.End, text, pair);
+}

@@ -1,0 +1,61 @@
+using Microsoft.SemanticKernel;
+using SynthPipeline.Augment;
+using SynthPipeline.Pipeline.State;
+
+namespace SynthPipeline.Pipeline.Augment;
+
+/// <summary>
+/// Legitimate examples. For a corpus chunk: the teacher writes question/answer pairs from the chunk, and each answer is
+/// checked against the chunk by a majority of teacher judges; failures become rejections with the judges' reasons.
+/// For a pair from a pairs file: the pair itself (it was accepted by the run that wrote it).
+/// </summary>
+public sealed class GroundedQuestionStage(AugmentTeacher teacher)
+{
+    public const string Stage = "legitimate";
+    private static readonly string[] Criteria = ["Supported"];
+
+    public async Task RunAsync(ChunkWork work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var job = work.Job;
+        if (job.Pair is { } pair)
+        {
+            work.Accept(Example(job, 0, pair.Question, pair.Answer, "accepted in the source run"));
+            return;
+        }
+        var count = teacher.Settings.Options.QuestionsPerChunk;
+        var answer = await teacher.AskAsync($"questions|{job.File}|{job.Index}", "augment-questions",
+            new KernelArguments { ["file"] = job.File, ["passage"] = job.Text, ["count"] = count },
+            teacher.Settings.Options.QuestionMaxTokens, teacher.Settings.Options.Temperature, cancellationToken).ConfigureAwait(false);
+        if (!answer.Succeeded)
+        {
+            work.Reject(Stage, answer.FailureReason!, $"questions: {answer.FailureDetail} (after {answer.Attempts} attempts)", job.Text);
+            return;
+        }
+        var pairs = LabeledFields.Pairs(answer.Text!, answer.Truncated);
+        if (pairs.Count == 0)
+        {
+            work.Reject(Stage, "unparseable", "no 'Question: … Answer: …' pair in the teacher's answer", Shorten(answer.Text!));
+            return;
+        }
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var checks = pairs.Take(count).Select(async (p, n) =>
+        {
+            if (!seen.Add(p.Question)) { work.Reject(Stage, "duplicate_question", null, p.Question); return; }
+            var verdict = await teacher.JudgeAsync($"grounding|{job.File}|{job.Index}|{n}", "augment-judge-grounding",
+                new KernelArguments { ["passage"] = job.Text, ["question"] = p.Question, ["answer"] = p.Answer }, Criteria, cancellationToken).ConfigureAwait(false);
+            if (verdict.TeacherFailure is { } failure)
+                work.Reject(Stage, failure.FailureReason!, $"grounding judge: {failure.FailureDetail}", p.Question);
+            else if (!verdict.Accepted)
+                work.Reject(Stage, "not_grounded", verdict.Tally, $"Q: {p.Question} | A: {p.Answer}");
+            else
+                work.Accept(Example(job, n, p.Question, p.Answer, verdict.Tally));
+        }).ToList();
+        await Task.WhenAll(checks).ConfigureAwait(false);
+    }
+
+    private static StoredExample Example(ChunkJob job, int n, string question, string answer, string checks) =>
+        new(job.ExampleId("1-legitimate", n), ExampleKind.Legitimate, job.File, job.Index, job.Start, job.End, question, answer, null, null, checks);
+
+    internal static string Shorten(string s) => s.Length > 300 ? s[..300] + "…" : s;
+}

@@ -1,0 +1,73 @@
+using Microsoft.SemanticKernel;
+using SynthPipeline.Augment;
+using SynthPipeline.Pipeline.State;
+
+namespace SynthPipeline.Pipeline.Augment;
+
+/// <summary>
+/// Refusal examples: a question in the source's domain about information that changes constantly (one of the
+/// configured volatile topics), and a reply that declines, says why, and says where current information lives. Each
+/// request is given a different opening style so refusals do not all sound alike; a majority of teacher judges must
+/// confirm the question is volatile, the reply declines, and it points somewhere.
+/// </summary>
+public sealed class RefusalStage(AugmentTeacher teacher)
+{
+    public const string Stage = "refusal";
+    private static readonly string[] Fields = ["Question", "Reply"];
+    private static readonly string[] Criteria = ["Volatile", "Declines", "Points"];
+
+    /// <summary>Opening styles handed out in turn, for variety in wording.</summary>
+    public static readonly IReadOnlyList<string> Styles =
+    [
+        "start by saying plainly that you can't give a reliable figure",
+        "start by explaining that this changes too often to answer from memory",
+        "start by acknowledging the question, then explain why you won't guess",
+        "start by saying you don't have live access to that information",
+        "start with a short apology, then the reason",
+        "start by pointing out that any number you gave could already be out of date",
+        "start by suggesting where to check, then explain why",
+        "start with 'Good question' and then explain why you can't answer it reliably",
+    ];
+
+    public async Task RunAsync(ChunkWork work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        var job = work.Job;
+        var options = teacher.Settings.Options;
+        var topics = options.EffectiveVolatileTopics;
+        var count = job.Pair is null ? options.RefusalsPerChunk : options.RefusalsPerPair;
+        var domain = job.Pair is { } pair ? $"Question: {pair.Question}\nAnswer: {pair.Answer}" : job.Text;
+        await Task.WhenAll(Enumerable.Range(0, count).Select(async n =>
+        {
+            var id = $"refusal|{job.File}|{job.Index}|{n}";
+            var pick = AugmentTeacher.SeedOf(options.Seed, id);
+            var topic = topics[pick % topics.Count];
+            var style = Styles[(pick / topics.Count) % Styles.Count];
+            var answer = await teacher.AskAsync(id, "augment-refusal", new KernelArguments
+            {
+                ["source"] = domain, ["topic"] = topic.Name, ["examples"] = string.Join(" / ", topic.Examples), ["where"] = topic.WhereToLook, ["style"] = style,
+            }, options.VariantMaxTokens, options.Temperature, cancellationToken).ConfigureAwait(false);
+            if (!answer.Succeeded)
+            {
+                work.Reject(Stage, answer.FailureReason!, $"{answer.FailureDetail} (after {answer.Attempts} attempts)", job.Text);
+                return;
+            }
+            var fields = answer.Truncated ? null : LabeledFields.Single(answer.Text!, Fields);
+            if (fields is null)
+            {
+                work.Reject(Stage, answer.Truncated ? "truncated" : "unparseable", "expected Question and Reply", GroundedQuestionStage.Shorten(answer.Text!));
+                return;
+            }
+            var verdict = await teacher.JudgeAsync($"refusal-judge|{job.File}|{job.Index}|{n}", "augment-judge-refusal",
+                new KernelArguments { ["question"] = fields["Question"], ["reply"] = fields["Reply"] }, Criteria, cancellationToken).ConfigureAwait(false);
+            if (verdict.TeacherFailure is { } failure)
+                work.Reject(Stage, failure.FailureReason!, $"judge: {failure.FailureDetail}", fields["Question"]);
+            else if (!verdict.Accepted)
+                work.Reject(Stage, verdict.FailedCriterion switch { "Volatile" => "not_volatile", "Declines" => "does_not_decline", _ => "no_pointer" },
+                    verdict.Tally, $"Q: {fields["Question"]} | A: {fields["Reply"]}");
+            else
+                work.Accept(new StoredExample(job.ExampleId("3-refusal", n), ExampleKind.Refusal, job.File, job.Index, job.Start, job.End,
+                    fields["Question"], fields["Reply"], null, topic.Name, verdict.Tally));
+        })).ConfigureAwait(false);
+    }
+}

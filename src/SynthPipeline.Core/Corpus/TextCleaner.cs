@@ -30,7 +30,7 @@ public static partial class TextCleaner
     [GeneratedRegex(@"\[([^\]]+)\]\([^)]*\)", RegexOptions.CultureInvariant)]
     private static partial Regex MarkdownLink();
 
-    [GeneratedRegex(@"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+(?=\S)|```.*$|~~~.*$)", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[ \t]{0,3}(#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+(?=\S)|```.*$|~~~.*$)", RegexOptions.Multiline | RegexOptions.CultureInvariant)]
     private static partial Regex MarkdownLinePrefix();
 
     [GeneratedRegex(@"(\*\*|__|`)", RegexOptions.CultureInvariant)]

@@ -25,7 +25,7 @@ public static class TeacherKernel
 public sealed class PromptLibrary
 {
     private readonly string _directory;
-    private readonly KernelPromptTemplateFactory _factory = new();
+    private readonly KernelPromptTemplateFactory _factory = new() { AllowDangerouslySetContent = true };
 
     public PromptLibrary(string directory)
     {
@@ -50,7 +50,7 @@ public sealed class PromptLibrary
     /// show the teacher "can&amp;#39;t" for "can't" in every passage and instruction.
     /// </remarks>
     public Task<string> RenderAsync(Kernel kernel, string name, KernelArguments arguments, CancellationToken cancellationToken = default) =>
-        _factory.Create(new PromptTemplateConfig(Text(name)) { AllowDangerouslySetContent = true }).RenderAsync(kernel, arguments, cancellationToken);
+        _factory.Create(new PromptTemplateConfig(Text(name))).RenderAsync(kernel, arguments, cancellationToken);
 
     /// <summary>A kernel function that renders the template and sends it to the kernel's chat service.</summary>
     public KernelFunction Function(string name, PromptExecutionSettings? settings = null) =>

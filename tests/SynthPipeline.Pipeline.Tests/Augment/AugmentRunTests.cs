@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.SemanticKernel;
+using SynthPipeline.Augment;
+using SynthPipeline.Llama.Teacher;
+using SynthPipeline.Options;
+using SynthPipeline.Pipeline.Augment;
+using SynthPipeline.Pipeline.Corpus;
+using SynthPipeline.Pipeline.Output;
+using SynthPipeline.Pipeline.Stages;
+using SynthPipeline.Pipeline.State;
+
+namespace SynthPipeline.Pipeline.Tests.Augment;
+
+public sealed class AugmentRunTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("synth-augment-run-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static int Words(string s) => s.Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Length;
+
+    private AugmentOptions Options(string corpus) => new()
+    {
+        Corpus = corpus, ChunkTokens = 12, ChunkOverlapTokens = 3, Seed = 5, CorrectionShare = 1.0, SystemPromptShare = 1.0, ChunksInFlight = 3,
+    };
+
+    private static async Task RunAsync(string folder, AugmentOptions options, ScriptedTeacher teacher, CancellationToken cancellationToken = default)
+    {
+        using var store = RunStore.Open(folder);
+        var progress = new AugmentProgress(TimeProvider.System);
+        var augment = new AugmentTeacher(new TeacherRequests(teacher, store, progress.Teacher), PromptLibrary.Default(), Kernel.CreateBuilder().Build(),
+            new AugmentSettings(options, _ => null));
+        var ingest = new CorpusIngest(store, new CorpusReader(1 << 20), Words, options, folder, progress);
+        var run = new AugmentRun(ingest, new GroundedQuestionStage(augment), new NegativeStage(augment), new RefusalStage(augment), store, progress,
+            NullLogger<AugmentRun>.Instance, options.ChunksInFlight);
+        await run.RunAsync(new AugmentSources(options.Corpus, CorpusReader.Files(options.Corpus!), null, []), cancellationToken);
+    }
+
+    [Fact]
+    public async Task Run_Corpus_EveryExampleCarriesTheSpanOfTheChunkTheTeacherSaw()
+    {
+        var corpus = TestCorpus.Create(Path.Combine(_dir, "corpus"), problems: false);
+        var run = Path.Combine(_dir, "run");
+        Directory.CreateDirectory(run);
+        var teacher = ScriptedTeacher.Good();
+        await RunAsync(run, Options(corpus), teacher);
+
+        using var store = RunStore.Open(run);
+        var examples = store.Examples();
+        Assert.Equal(["good.html", "good.pdf", "good.txt", "sub/good.md"], examples.Select(e => e.File).Distinct().Order(StringComparer.Ordinal));
+        Assert.Contains(store.Chunks(), c => c.File == "good.txt" && c.Index > 0);
+        Assert.All(store.Chunks(), c => Assert.Equal("done", c.Status));
+        foreach (var e in examples)
+        {
+            var source = File.ReadAllText(Path.Combine(run, CorpusIngest.SourcesFolder, e.File + ".txt"));
+            var chunk = store.Chunks().Single(c => c.File == e.File && c.Index == e.Chunk);
+            Assert.Equal((chunk.Start, chunk.End), (e.SpanStart, e.SpanEnd));
+            var slice = source[e.SpanStart..e.SpanEnd];
+            Assert.True(Words(slice) <= 12, $"{e.Id}: {Words(slice)} words");
+            // The teacher was shown exactly that span of the cleaned document.
+            Assert.True(teacher.Prompts.Any(p => p.Contains("\"\"\"\n" + slice + "\n\"\"\"", StringComparison.Ordinal)), $"{e.Id}: no prompt shows [{slice}]");
+        }
+        Assert.Equal(TestCorpus.Tides, File.ReadAllText(Path.Combine(run, CorpusIngest.SourcesFolder, "good.txt.txt")));
+    }
+
+    [Fact]
+    public async Task Run_CancelledPartWayThenResumed_SameExamplesAndRejectionsAsAnUninterruptedRunWithNoDuplicates()
+    {
+        var corpus = TestCorpus.Create(Path.Combine(_dir, "corpus"), problems: false);
+        var whole = Path.Combine(_dir, "whole");
+        var broken = Path.Combine(_dir, "broken");
+        Directory.CreateDirectory(whole);
+        Directory.CreateDirectory(broken);
+        await RunAsync(whole, Options(corpus), ScriptedTeacher.Good());
+
+        using var stop = new CancellationTokenSource();
+        var good = ScriptedTeacher.Good();
+        var calls = 0;
+        var stopping = new ScriptedTeacher(p =>
+        {
+            if (Interlocked.Increment(ref calls) == 25) stop.Cancel();
+            return good.GetResponseAsync([new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.User, p)]).Result.Text;
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunAsync(broken, Options(corpus), stopping, stop.Token));
+        using (var partial = RunStore.Open(broken))
+            Assert.Contains(partial.Chunks(), c => c.Status == "pending");
+        var resumed = ScriptedTeacher.Good();
+        await RunAsync(broken, Options(corpus), resumed);
+
+        using var a = RunStore.Open(whole);
+        using var b = RunStore.Open(broken);
+        Assert.Equal(a.Examples(), b.Examples());
+        static string Key(StoredRejection r) => $"{r.Stage}|{r.Reason}|{r.Source}|{r.Text}";
+        Assert.Equal(a.Rejections().Select(Key).Order(StringComparer.Ordinal), b.Rejections().Select(Key).Order(StringComparer.Ordinal));
+        Assert.True(resumed.Prompts.Count < ScriptedTeacher.Good().Prompts.Count + a.RequestTotals().Requests, "the resumed run asked everything again");
+    }
+
+    [Fact]
+    public async Task Export_CorrectionShareOne_FlawedTurnNotTrainableFollowedByAnObjectionAndTheTrainableCorrection()
+    {
+        var corpus = TestCorpus.Create(Path.Combine(_dir, "corpus"), problems: false);
+        var run = Path.Combine(_dir, "run");
+        Directory.CreateDirectory(run);
+        var options = Options(corpus);
+        await RunAsync(run, options, ScriptedTeacher.Good());
+        using var store = RunStore.Open(run);
+        AugmentExporter.Export(store, run, new AugmentDescription("run", corpus, null, "scripted", false, new Dictionary<string, string>()), options, "SYSTEM");
+
+        var lines = File.ReadAllLines(Path.Combine(run, "openai-chat.jsonl"));
+        var negatives = 0;
+        foreach (var line in lines)
+        {
+            using var doc = JsonDocument.Parse(line);
+            var messages = doc.RootElement.GetProperty("messages").EnumerateArray().ToList();
+            var kinds = doc.RootElement.GetProperty("kinds").EnumerateArray().Select(k => k.GetString()).ToList();
+            Assert.Equal(("system", "SYSTEM"), (messages[0].GetProperty("role").GetString(), messages[0].GetProperty("content").GetString()));
+            var at = 1;
+            foreach (var kind in kinds)
+            {
+                Assert.Equal("user", messages[at++].GetProperty("role").GetString());
+                if (kind == "negative")
+                {
+                    negatives++;
+                    Assert.False(messages[at].GetProperty("trainable").GetBoolean());
+                    Assert.Equal("Because the Moon passes once.", messages[at++].GetProperty("content").GetString());
+                    Assert.Contains(messages[at++].GetProperty("content").GetString(), AugmentExporter.Objections);
+                }
+                Assert.True(messages[at].GetProperty("trainable").GetBoolean());
+                Assert.Equal("assistant", messages[at++].GetProperty("role").GetString());
+            }
+            Assert.Equal(messages.Count, at);
+        }
+        Assert.Equal(store.Examples().Count(e => e.Kind == ExampleKind.Negative), negatives);
+        using var stats = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "stats.json")));
+        Assert.Equal(negatives, stats.RootElement.GetProperty("conversations").GetProperty("untrained_assistant_turns").GetInt32());
+    }
+}

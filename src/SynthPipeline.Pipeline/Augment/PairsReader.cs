@@ -39,7 +39,7 @@ public static class PairsReader
 
     private static (string, string) Parse(string raw, string path, int line)
     {
-        string Where() => $"'{path}' line {line}";
+        string Where() => $"{path}:{line}";
         JsonElement root;
         try
         {

@@ -46,6 +46,8 @@ internal static class AugmentCommand
             if (parse.GetValue(runName) is { } r) options.RunName = r;
             if (parse.GetValue(chunkTokens) is { } ct) options.ChunkTokens = ct;
             if (parse.GetValue(judgeVotes) is { } jv) options.JudgeVotes = jv;
+            if (string.IsNullOrWhiteSpace(options.Corpus)) options.Corpus = null;
+            if (string.IsNullOrWhiteSpace(options.Pairs)) options.Pairs = null;
             teacherOptions.Validate();
             var stderr = ConsoleExtensions.ForStandardError();
             var prompts = PromptLibrary.Default();

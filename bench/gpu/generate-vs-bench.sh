@@ -14,7 +14,7 @@ model=/tmp/llama-3.2-1b-q4_k_m.gguf
 [[ -f $model ]] || $synth model create-random "$model" --shape llama-3.2-1b --type q4_k_m --vocab-from /tmp/llama-cuda/models/ggml-vocab-llama-bpe.gguf
 export Teacher__GpuLayers=99 Teacher__ParallelSequences=${PARALLEL:-64} Teacher__ContextPerSequence=2048 Teacher__FlashAttention=on \
        Teacher__BatchSize=2048 Teacher__MicroBatchSize=512 Teacher__Threads=16
-for grammars in on off; do
+for grammars in ${GRAMMARS:-on off}; do
   rm -rf "output/gpu-$grammars"
   # SIGINT after the time limit: generate saves, exports and prints the engine's totals, then exits 130.
   timeout -s INT "$seconds" env Generate__DemoGrammars=$grammars $synth generate -m "$model" --count 100000 --run-name "gpu-$grammars" \
@@ -22,13 +22,13 @@ for grammars in on off; do
   tail -3 "$out/generate-$grammars.log"
 done
 $synth bench -m "$model" --npp 256 --ntg 256 --npl "${PARALLEL:-64}" --json "$out/bench.json" 2>&1 | tee "$out/bench.log"
-python3 - "$out" <<'PY'
+python3 - "$out" "${GRAMMARS:-on off}" <<'PY'
 import json, re, sys
 out = sys.argv[1]
 bench = json.load(open(f"{out}/bench.json"))[0]
 print("| run | generated tokens | seconds | pipeline gen tok/s | bench S_TG | bench e2e gen tok/s | pipeline / bench e2e | instructions | per hour |")
 print("|---|---|---|---|---|---|---|---|---|")
-for grammars in ("on", "off"):
+for grammars in sys.argv[2].split():
     text = open(f"{out}/generate-{grammars}.log").read()
     m = re.search(r"engine: \d+ prompt tokens computed, \d+ reused from shared prefixes, (\d+) generated .*?; ([0-9.]+) s", text)
     n = re.search(r": (\d+) instructions, \d+ examples", text)

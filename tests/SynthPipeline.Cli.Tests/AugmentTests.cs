@@ -163,6 +163,34 @@ public sealed class AugmentTests
     }
 
     [Fact]
+    public async Task Augment_CtrlC_SavesExportsAndExitsWith130ThenResumesToTheEnd()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        using var p = SynthProcess.Start(dir, Demo, "augment", ShippedCorpus, "--chunk-tokens", "64", "--run-name", "stopped");
+        string? line;
+        do line = await p.StandardError.ReadLineAsync();
+        while (line is not null && !line.Contains("starting run", StringComparison.Ordinal));
+        await Task.Delay(2500);
+        using (var kill = System.Diagnostics.Process.Start("kill", $"-INT {p.Id}")!) await kill.WaitForExitAsync();
+        var rest = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+
+        Assert.Equal(SynthApp.ExitCancelled, p.ExitCode);
+        Assert.Contains("state saved; continue with --resume", rest, StringComparison.Ordinal);
+        Assert.DoesNotContain("fail:", rest, StringComparison.Ordinal);
+        var run = Run(dir, "stopped");
+        using (var stats = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "stats.json"))))
+        {
+            Assert.True(stats.RootElement.GetProperty("chunks_done").GetInt32() < stats.RootElement.GetProperty("chunks").GetInt32(), "the run ended before Ctrl+C");
+            Assert.Equal(stats.RootElement.GetProperty("examples").GetInt32(), Lines(Path.Combine(run, "alpaca.jsonl")).Length);
+        }
+        var resumed = await SynthProcess.RunAsync(dir, Demo, "augment", "--resume", "stopped");
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        using var done = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "stats.json")));
+        Assert.Equal(done.RootElement.GetProperty("chunks").GetInt32(), done.RootElement.GetProperty("chunks_done").GetInt32());
+    }
+
+    [Fact]
     public async Task Augment_PairsFromAGenerateRun_EachPairKeptWithItsLineAndVariantsBuiltFromIt()
     {
         var dir = SynthProcess.ScratchDirectory();

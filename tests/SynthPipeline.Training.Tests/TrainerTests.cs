@@ -183,6 +183,25 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Read_AugmentRecordsInBothShapes_FlawedTurnIsNotTrainableAndExtraFieldsAreIgnored()
+    {
+        // Lines as synth augment writes them: a system prompt, a correction conversation, kinds and provenance.
+        var path = Path.Combine(_dir, "augment.jsonl");
+        File.WriteAllLines(path, [
+            """{"messages":[{"role":"system","content":"S"},{"role":"user","content":"Why once a day?"},{"role":"assistant","content":"Because.","trainable":false},{"role":"user","content":"Are you sure about that?"},{"role":"assistant","content":"No, actually twice.","trainable":true}],"kinds":["negative"],"provenance":[{"example":"a|0000001|2-negative|00","kind":"negative","file":"a.md","chunk":1,"start":5,"end":90}]}""",
+            """{"conversations":[{"from":"human","value":"Why once a day?"},{"from":"gpt","value":"Because.","trainable":false},{"from":"human","value":"Sure?"},{"from":"gpt","value":"No, actually twice.","trainable":true}],"kinds":["negative"],"provenance":[]}""",
+        ]);
+        var conversations = ConversationReader.Read(path);
+        Assert.Equal([false, true], conversations[0].Turns.Where(t => t.Role == "assistant").Select(t => t.Trainable));
+        Assert.Equal("system", conversations[0].Turns[0].Role);
+        Assert.Equal([false, true], conversations[1].Turns.Where(t => t.Role == "assistant").Select(t => t.Trainable));
+        var tokens = new ChatTokenizer(_vocab).Tokenize(conversations[0], 512);
+        var trained = _vocab.Vocab.Detokenize(tokens.Tokens.Where((_, i) => tokens.Trained[i]).ToArray());
+        Assert.Contains("twice", trained, StringComparison.Ordinal);
+        Assert.DoesNotContain("Because", trained, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void BadInput_EachGetsAClearError()
     {
         using var lora = new LoraWeights(_model, Lora, seed: 6);

@@ -15,7 +15,7 @@ model=(); [[ -n ${1:-} ]] && model=(-m "$1")
 # TIME_LIMIT (seconds): stop with SIGINT (state saved, exported, exit 130) and count the chunks finished by then.
 status=0
 if [[ -n ${TIME_LIMIT:-} ]]; then
-  timeout -s INT "$TIME_LIMIT" $synth augment "$corpus" --run-name "$run" "${model[@]}" 2> "$out/$run.log" || status=$?
+  timeout --preserve-status -s INT "$TIME_LIMIT" $synth augment "$corpus" --run-name "$run" "${model[@]}" 2> "$out/$run.log" || status=$?
 else
   $synth augment "$corpus" --run-name "$run" "${model[@]}" 2> "$out/$run.log" || status=$?
 fi

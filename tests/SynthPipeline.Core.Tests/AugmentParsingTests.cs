@@ -12,6 +12,22 @@ public sealed class AugmentParsingTests
     }
 
     [Fact]
+    public void Pairs_MarkdownFormattedLabels_ReadWithoutTheMarkup()
+    {
+        const string text = "Here are the pairs:\n\n**Question:** What pulls the tides?\n**Answer:** The Moon.\n\n- *Question*: How often?\n- *Answer*: Twice a day.";
+        Assert.Equal([("What pulls the tides?", "The Moon."), ("How often?", "Twice a day.")], LabeledFields.Pairs(text, truncated: false));
+    }
+
+    [Fact]
+    public void JudgeVerdict_BoldOrQuotedValues_AreRead()
+    {
+        string[] criteria = ["Supported"];
+        Assert.True(JudgeVerdict.Parse("**Supported:** **YES**\n**Reason:** stated.", criteria).Criteria["Supported"]);
+        Assert.False(JudgeVerdict.Parse("Supported: \"No\" - it is not stated", criteria).Criteria["Supported"]);
+        Assert.Null(JudgeVerdict.Parse("Supported: maybe", criteria).Criteria["Supported"]);
+    }
+
+    [Fact]
     public void Pairs_Truncated_DropsTheLastPair()
     {
         const string text = "Question: A?\nAnswer: a.\nQuestion: B?\nAnswer: b is cut";

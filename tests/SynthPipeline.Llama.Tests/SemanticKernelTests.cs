@@ -25,7 +25,7 @@ public sealed class SemanticKernelTests(DemoModelFixture fixture) : IDisposable
         var kernel = TeacherKernel.Create(_client);
         const string passage = "Fishing fleet & lifeboat: don't moor at <b>\"inner\"</b> basin.";
         var text = await PromptLibrary.Default().RenderAsync(kernel, "augment-judge-grounding",
-            new KernelArguments { ["passage"] = passage, ["question"] = "Where can't I moor?", ["answer"] = "In the inner basin." });
+            new KernelArguments { ["source"] = passage, ["question"] = "Where can't I moor?", ["answer"] = "In the inner basin." });
         Assert.Contains(passage, text, StringComparison.Ordinal);
         Assert.Contains("Question: Where can't I moor?", text, StringComparison.Ordinal);
         Assert.DoesNotContain("&#39;", text, StringComparison.Ordinal);

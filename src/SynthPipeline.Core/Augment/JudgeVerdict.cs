@@ -12,7 +12,7 @@ public sealed record JudgeVerdict(IReadOnlyDictionary<string, bool?> Criteria, s
         {
             var v = fields.FirstOrDefault(f => f.Label == c).Value;
             if (v is null) return (bool?)null;
-            var word = new string(v.TakeWhile(char.IsLetter).ToArray()).ToUpperInvariant();
+            var word = new string(v.SkipWhile(c => !char.IsLetter(c)).TakeWhile(char.IsLetter).ToArray()).ToUpperInvariant();
             return word switch { "YES" or "TRUE" => true, "NO" or "FALSE" => false, _ => null };
         }, StringComparer.Ordinal);
         return new JudgeVerdict(values, fields.FirstOrDefault(f => f.Label == "Reason").Value ?? "");

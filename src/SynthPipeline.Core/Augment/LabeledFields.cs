@@ -4,8 +4,8 @@ namespace SynthPipeline.Augment;
 
 /// <summary>
 /// Reads a teacher answer written as labelled fields ("Question: …", "Answer: …"), each value running until the
-/// next line that starts with a known label. Labels match case-insensitively; list numbering before a label
-/// ("1. Question:") is allowed.
+/// next line that starts with a known label. Labels match case-insensitively; list numbering, bullets and Markdown
+/// emphasis around a label ("1. Question:", "**Answer:**") are allowed.
 /// </summary>
 public static class LabeledFields
 {
@@ -14,7 +14,8 @@ public static class LabeledFields
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(labels);
-        var pattern = new Regex(@"^[ \t]*(?:\d+[.)][ \t]*)?(" + string.Join('|', labels.Select(Regex.Escape)) + @")[ \t]*:",
+        // Chat models often bold or number their labels ("**Question:**", "1. *Answer*:"); the markup is not part of the value.
+        var pattern = new Regex(@"^[ \t]*(?:[-*>#][ \t]+)?(?:\d+[.)][ \t]*)?[*_]*(" + string.Join('|', labels.Select(Regex.Escape)) + @")[*_]*[ \t]*:[*_]*",
             RegexOptions.Multiline | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
         var matches = pattern.Matches(text);
         var fields = new List<(string, string)>(matches.Count);

@@ -25,7 +25,7 @@ public sealed class GroundedQuestionStage(AugmentTeacher teacher)
         }
         var count = teacher.Settings.Options.QuestionsPerChunk;
         var answer = await teacher.AskAsync($"questions|{job.File}|{job.Index}", "augment-questions",
-            new KernelArguments { ["file"] = job.File, ["passage"] = job.Text, ["count"] = count },
+            new KernelArguments { ["file"] = job.File, ["source"] = job.Text, ["count"] = count },
             teacher.Settings.Options.QuestionMaxTokens, teacher.Settings.Options.Temperature, cancellationToken).ConfigureAwait(false);
         if (!answer.Succeeded)
         {
@@ -43,7 +43,7 @@ public sealed class GroundedQuestionStage(AugmentTeacher teacher)
         {
             if (!seen.Add(p.Question)) { work.Reject(Stage, "duplicate_question", null, p.Question); return; }
             var verdict = await teacher.JudgeAsync($"grounding|{job.File}|{job.Index}|{n}", "augment-judge-grounding",
-                new KernelArguments { ["passage"] = job.Text, ["question"] = p.Question, ["answer"] = p.Answer }, Criteria, cancellationToken).ConfigureAwait(false);
+                new KernelArguments { ["source"] = job.Text, ["question"] = p.Question, ["answer"] = p.Answer }, Criteria, cancellationToken).ConfigureAwait(false);
             if (verdict.TeacherFailure is { } failure)
                 work.Reject(Stage, failure.FailureReason!, $"grounding judge: {failure.FailureDetail}", p.Question);
             else if (!verdict.Accepted)

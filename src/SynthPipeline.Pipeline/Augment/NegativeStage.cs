@@ -22,9 +22,10 @@ public sealed class NegativeStage(AugmentTeacher teacher)
         var job = work.Job;
         var options = teacher.Settings.Options;
         var count = job.Pair is null ? options.NegativesPerChunk : options.NegativesPerPair;
-        var (sourceKind, source) = job.Pair is { } pair
-            ? ("a question with its known correct answer", $"Question: {pair.Question}\nCorrect answer: {pair.Answer}")
-            : ("a passage from a document", job.Text);
+        // Every prompt about a chunk opens with the same source block, so the engine computes the chunk's KV once and
+        // the other requests of the chunk reuse it as a shared prefix.
+        var sourceKind = job.Pair is null ? "a passage from a document" : "a question with its known correct answer";
+        var source = job.Text;
         await Task.WhenAll(Enumerable.Range(0, count).Select(async n =>
         {
             var id = $"negative|{job.File}|{job.Index}|{n}";

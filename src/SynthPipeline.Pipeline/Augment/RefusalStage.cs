@@ -36,7 +36,6 @@ public sealed class RefusalStage(AugmentTeacher teacher)
         var options = teacher.Settings.Options;
         var topics = options.EffectiveVolatileTopics;
         var count = job.Pair is null ? options.RefusalsPerChunk : options.RefusalsPerPair;
-        var domain = job.Pair is { } pair ? $"Question: {pair.Question}\nAnswer: {pair.Answer}" : job.Text;
         await Task.WhenAll(Enumerable.Range(0, count).Select(async n =>
         {
             var id = $"refusal|{job.File}|{job.Index}|{n}";
@@ -45,7 +44,7 @@ public sealed class RefusalStage(AugmentTeacher teacher)
             var style = Styles[(pick / topics.Count) % Styles.Count];
             var answer = await teacher.AskAsync(id, "augment-refusal", new KernelArguments
             {
-                ["source"] = domain, ["topic"] = topic.Name, ["examples"] = string.Join(" / ", topic.Examples), ["where"] = topic.WhereToLook, ["style"] = style,
+                ["source"] = job.Text, ["topic"] = topic.Name, ["examples"] = string.Join(" / ", topic.Examples), ["where"] = topic.WhereToLook, ["style"] = style,
             }, options.VariantMaxTokens, options.Temperature, cancellationToken).ConfigureAwait(false);
             if (!answer.Succeeded)
             {

@@ -74,7 +74,7 @@ public sealed class AugmentStageTests : IDisposable
     public async Task Negative_JudgesSayThePremiseDoesNotContradict_RejectedAsPremiseNotContradicting()
     {
         var good = ScriptedTeacher.Good();
-        var scripted = new ScriptedTeacher(p => p.StartsWith("You check a training example in which a user's", StringComparison.Ordinal)
+        var scripted = new ScriptedTeacher(p => p.Contains("in which a user's question rests on a false premise", StringComparison.Ordinal)
             ? "Contradicts: NO\nCorrects: YES\nReason: the source does not mention this at all." : ScriptedTeacherAnswer(good, p));
         var work = Chunk();
         await new NegativeStage(Teacher(scripted)).RunAsync(work, CancellationToken.None);

@@ -42,20 +42,20 @@ internal sealed class ScriptedTeacher(Func<string, string> answer) : IChatClient
     /// </summary>
     public static ScriptedTeacher Good() => new(prompt =>
     {
-        if (prompt.StartsWith("You are writing study questions", StringComparison.Ordinal))
+        if (prompt.Contains("You are writing study questions", StringComparison.Ordinal))
             return "Question: What rises twice a day?\nAnswer: The tide.\n\nQuestion: What pulls the water?\nAnswer: Mars pulls it.\n\nQuestion: What rises twice a day?\nAnswer: Again the tide.";
-        if (prompt.StartsWith("You check whether an answer is supported", StringComparison.Ordinal))
+        if (prompt.Contains("You check whether an answer is supported", StringComparison.Ordinal))
             return Field(prompt, "Answer").Contains("Mars", StringComparison.Ordinal) ? "Supported: NO\nReason: the passage names the Moon, not Mars." : "Supported: YES\nReason: stated.";
-        if (prompt.StartsWith("Below is", StringComparison.Ordinal))
+        if (prompt.Contains("Write a question that a confused user might ask", StringComparison.Ordinal))
             return prompt.Contains("sloppy", StringComparison.Ordinal)
                 ? "Question: Why does the tide rise once a day?\nFalse premise: once a day; the source says twice.\nFlawed answer: Because of the Moon.\nCorrect answer: The tide rises because of the Moon."
                 : "Question: Why does the tide rise once a day?\nFalse premise: once a day; the source says twice.\nFlawed answer: Because the Moon passes once.\nCorrect answer: No, actually the tide rises twice a day, because the Moon's pull makes two bulges.";
-        if (prompt.StartsWith("You check a training example in which a user's question rests", StringComparison.Ordinal))
+        if (prompt.Contains("in which a user's question rests on a false premise", StringComparison.Ordinal))
             return "Contradicts: YES\nCorrects: YES\nReason: corrects the premise.";
-        if (prompt.StartsWith("Here is material", StringComparison.Ordinal))
+        if (prompt.Contains("is material from a subject area", StringComparison.Ordinal))
             return "Question: How high is the tide right now?\nReply: I can't give a reliable figure: it changes by the minute. " +
                    (prompt.Contains("about prices", StringComparison.Ordinal) ? "Sorry." : "Please check the harbour's live tide gauge.");
-        if (prompt.StartsWith("You check a training example in which the assistant should decline", StringComparison.Ordinal))
+        if (prompt.Contains("in which the assistant should decline", StringComparison.Ordinal))
             return "Volatile: YES\nDeclines: YES\nPoints: " + (Field(prompt, "Reply").Contains("check", StringComparison.Ordinal) ? "YES" : "NO") + "\nReason: ok.";
         throw new InvalidOperationException("unexpected prompt: " + prompt[..Math.Min(80, prompt.Length)]);
     });

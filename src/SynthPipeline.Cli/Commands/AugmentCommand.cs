@@ -104,7 +104,7 @@ internal static class AugmentCommand
             }
 
             // Saved state is exported even after Ctrl+C, so the morning's files reflect everything committed.
-            var examples = store.Examples();
+            var examples = AugmentExporter.Deduplicate(store.Examples(), options.RougeThreshold).Kept;
             var systemPrompt = options.SystemPrompt.ToUpperInvariant() switch
             {
                 "OFF" => null,
@@ -155,6 +155,7 @@ internal static class AugmentCommand
         ["Augment:QuestionsPerChunk / NegativesPerChunk / RefusalsPerChunk"] = $"{a.QuestionsPerChunk} / {a.NegativesPerChunk} / {a.RefusalsPerChunk}",
         ["Augment:NegativesPerPair / RefusalsPerPair"] = $"{a.NegativesPerPair} / {a.RefusalsPerPair}",
         ["Augment:JudgeVotes"] = a.JudgeVotes.ToString(CultureInfo.InvariantCulture),
+        ["Augment:RougeThreshold"] = a.RougeThreshold.ToString(CultureInfo.InvariantCulture),
         ["Augment:Mix"] = FormattableString.Invariant($"legitimate {a.Mix.Legitimate}, negative {a.Mix.Negative}, refusal {a.Mix.Refusal}; {a.MinTurns}-{a.MaxTurns} exchanges"),
         ["Augment:CorrectionShare"] = a.CorrectionShare.ToString(CultureInfo.InvariantCulture),
         ["Augment:SystemPrompt / SystemPromptShare"] = $"{a.SystemPrompt} / {a.SystemPromptShare.ToString(CultureInfo.InvariantCulture)}",

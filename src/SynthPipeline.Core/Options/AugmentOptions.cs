@@ -103,6 +103,13 @@ public sealed class AugmentOptions
     /// <summary>auto (one short example of each behaviour, built from the accepted data), off, or a text file.</summary>
     public string SystemPrompt { get; set; } = "auto";
 
+    /// <summary>
+    /// An example whose question has a ROUGE-L F above this against an earlier kept question of the same kind (in id
+    /// order) is dropped as a near-duplicate when the dataset is written; overlapping chunks ask alike. 1 keeps all.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double RougeThreshold { get; set; } = 0.7;
+
     /// <summary>Share of conversations that carry the system prompt.</summary>
     [Range(0.0, 1.0)]
     public double SystemPromptShare { get; set; } = 0.5;

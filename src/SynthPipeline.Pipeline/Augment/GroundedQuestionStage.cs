@@ -12,6 +12,9 @@ namespace SynthPipeline.Pipeline.Augment;
 public sealed class GroundedQuestionStage(AugmentTeacher teacher)
 {
     public const string Stage = "legitimate";
+
+    /// <summary>The checks recorded for a pair taken from a pairs file: its own run accepted it.</summary>
+    public const string FromSourceRun = "accepted in the source run";
     private static readonly string[] Criteria = ["Supported"];
 
     public async Task RunAsync(ChunkWork work, CancellationToken cancellationToken)
@@ -20,7 +23,7 @@ public sealed class GroundedQuestionStage(AugmentTeacher teacher)
         var job = work.Job;
         if (job.Pair is { } pair)
         {
-            work.Accept(Example(job, 0, pair.Question, pair.Answer, "accepted in the source run"));
+            work.Accept(Example(job, 0, pair.Question, pair.Answer, FromSourceRun));
             return;
         }
         var count = teacher.Settings.Options.QuestionsPerChunk;

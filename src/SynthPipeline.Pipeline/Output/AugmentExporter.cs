@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CsvHelper;
 using SynthPipeline.Augment;
+using SynthPipeline.Novelty;
 using SynthPipeline.Options;
 using SynthPipeline.Pipeline.Augment;
 using SynthPipeline.Pipeline.State;
@@ -81,12 +82,47 @@ public static class AugmentExporter
 
     private static double Fraction(int seed, string key) => AugmentTeacher.SeedOf(seed, key) / (double)int.MaxValue;
 
+    /// <summary>
+    /// Drops near-duplicate questions: in id order, an example whose question scores above
+    /// <paramref name="threshold"/> (ROUGE-L F, Self-Instruct's measure) against a kept question of the same kind is
+    /// returned as a rejection naming the example it repeats. Pairs taken from a pairs file are kept as they are.
+    /// Deterministic, so a resumed run writes the same dataset.
+    /// </summary>
+    public static (IReadOnlyList<StoredExample> Kept, IReadOnlyList<StoredRejection> Dropped) Deduplicate(IReadOnlyList<StoredExample> examples, double threshold)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        var kept = new List<StoredExample>();
+        var dropped = new List<StoredRejection>();
+        foreach (var kind in Enum.GetValues<ExampleKind>())
+        {
+            var index = new NoveltyIndex();
+            var keptOfKind = new List<StoredExample>();
+            foreach (var e in examples.Where(x => x.Kind == kind))
+            {
+                // A pair from a pairs file passes as it is: its own run decided about it (several examples of one
+                // instruction legitimately share the question).
+                var match = index.Count == 0 || e.Checks == GroundedQuestionStage.FromSourceRun ? new NoveltyMatch(-1, 0) : index.FindMostSimilar(e.Question);
+                if (threshold < 1 && NoveltyIndex.IsTooSimilar(match, threshold))
+                {
+                    var twin = keptOfKind[match.Index];
+                    dropped.Add(new StoredRejection(Kind(kind), "near_duplicate", $"ROUGE-L {match.Score:F2} with {twin.Id}: {twin.Question}", e.Question,
+                        twin.Question, match.Score, $"{e.File}#{e.Chunk}"));
+                    continue;
+                }
+                index.Add(e.Question);
+                keptOfKind.Add(e);
+            }
+            kept.AddRange(keptOfKind);
+        }
+        return (kept.OrderBy(e => e.Id, StringComparer.Ordinal).ToList(), dropped);
+    }
+
     public static void Export(RunStore store, string folder, AugmentDescription run, AugmentOptions options, string? systemPrompt)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(options);
-        var examples = store.Examples();
+        var (examples, nearDuplicates) = Deduplicate(store.Examples(), options.RougeThreshold);
         var (conversations, mixedCount) = Conversations(examples, options, systemPrompt);
         object Provenance(StoredExample e) => new { example = e.Id, kind = Kind(e.Kind), file = e.File, chunk = e.Chunk, start = e.SpanStart, end = e.SpanEnd };
         WriteLines(Path.Combine(folder, "openai-chat.jsonl"), conversations.Select(c => JsonSerializer.Serialize(new
@@ -107,7 +143,7 @@ public static class AugmentExporter
         {
             instruction = e.Question, input = "", output = e.Answer, kind = Kind(e.Kind), provenance = Provenance(e),
         }, Compact)));
-        var rejections = store.Rejections();
+        var rejections = store.Rejections().Concat(nearDuplicates).ToList();
         WriteLines(Path.Combine(folder, "rejected.jsonl"), rejections.Select(r => JsonSerializer.Serialize(new
         {
             stage = r.Stage, reason = r.Reason, detail = r.Detail, text = r.Text, source = r.Source,

@@ -97,6 +97,24 @@ public sealed class AugmentRunTests : IDisposable
     }
 
     [Fact]
+    public void Deduplicate_NearCopiesWithinAKind_LaterOnesDroppedNamingTheEarlierAndOtherKindsUntouched()
+    {
+        StoredExample E(string id, ExampleKind kind, string question) => new(id, kind, "f.md", 0, 0, 10, question, "a", null, null, "");
+        var examples = new[]
+        {
+            E("a", ExampleKind.Legitimate, "What pulls the tides twice a day?"), E("b", ExampleKind.Legitimate, "What pulls the tides twice every day?"),
+            E("c", ExampleKind.Legitimate, "When was the lighthouse first lit?"), E("d", ExampleKind.Refusal, "What pulls the tides twice a day?"),
+        };
+        var (kept, dropped) = AugmentExporter.Deduplicate(examples, 0.7);
+        Assert.Equal(["a", "c", "d"], kept.Select(e => e.Id));
+        var d = Assert.Single(dropped);
+        Assert.Equal(("legitimate", "near_duplicate", "What pulls the tides twice every day?"), (d.Stage, d.Reason, d.Text));
+        Assert.StartsWith("ROUGE-L 0.", d.Detail, StringComparison.Ordinal);
+        Assert.Contains("with a: What pulls the tides twice a day?", d.Detail, StringComparison.Ordinal);
+        Assert.Equal(4, AugmentExporter.Deduplicate(examples, 1.0).Kept.Count);
+    }
+
+    [Fact]
     public async Task Export_CorrectionShareOne_FlawedTurnNotTrainableFollowedByAnObjectionAndTheTrainableCorrection()
     {
         var corpus = TestCorpus.Create(Path.Combine(_dir, "corpus"), problems: false);
@@ -131,7 +149,10 @@ public sealed class AugmentRunTests : IDisposable
             }
             Assert.Equal(messages.Count, at);
         }
-        Assert.Equal(store.Examples().Count(e => e.Kind == ExampleKind.Negative), negatives);
+        // Every chunk's scripted negative asks the same question: one is kept, the rest are near-duplicates.
+        Assert.Equal(1, negatives);
+        Assert.True(store.Examples().Count(e => e.Kind == ExampleKind.Negative) > 1);
+        Assert.Contains(File.ReadAllLines(Path.Combine(run, "rejected.jsonl")), l => l.Contains("\"near_duplicate\"", StringComparison.Ordinal));
         using var stats = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "stats.json")));
         Assert.Equal(negatives, stats.RootElement.GetProperty("conversations").GetProperty("untrained_assistant_turns").GetInt32());
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using SynthPipeline.Training.Data;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace SynthPipeline.Training;
@@ -191,30 +192,65 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
         return weight == 0 ? 0 : sum / weight;
     }
 
+    // The moments of all adapter tensors live in two flat buffers, and _moments holds views into them (by name, for
+    // checkpoints). One step is then a handful of kernels over every parameter at once instead of a dozen per tensor:
+    // with 128 adapter tensors the per-tensor loop launched about 2,000 small kernels per step, as PyTorch's foreach
+    // AdamW avoids.
+    private Tensor? _flatM, _flatV;
+
     private void ApplyAdamW(double lr)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var parameters = lora.Pairs.SelectMany(p => new[] { ($"{p.Key}.lora_a", p.Value.A), ($"{p.Key}.lora_b", p.Value.B) })
             .Where(p => p.Item2.grad is not null).ToList();
-        // Clip by the global norm of all gradients, summed on the device and read back once.
-        var norm = Math.Sqrt(stack(parameters.Select(p => p.Item2.grad!.pow(2).sum()).ToArray()).sum().item<float>());
+        if (parameters.Count == 0) return;
+        EnsureFlatMoments(parameters);
+        var g = cat(parameters.Select(p => p.Item2.grad!.flatten()).ToArray());
+        // Clip by the global norm of all gradients, read back once.
+        var norm = g.norm().item<float>();
         var clip = options.MaxGradNorm > 0 && norm > options.MaxGradNorm ? options.MaxGradNorm / (norm + 1e-6) : 1.0;
         var t = Step + 1;
         var correction1 = 1 - Math.Pow(Beta1, t);
         var correction2 = 1 - Math.Pow(Beta2, t);
+        if (clip != 1.0) g.mul_(clip);
+        _flatM!.mul_(Beta1).add_(g, alpha: 1 - Beta1);
+        _flatV!.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
+        var update = (_flatM / correction1).div_((_flatV / correction2).sqrt_().add_(Epsilon)).mul_(-lr);
+        long offset = 0;
+        foreach (var (_, p) in parameters)
+        {
+            var n = p.numel();
+            if (options.WeightDecay > 0) p.mul_(1 - lr * options.WeightDecay);
+            p.add_(update.narrow(0, offset, n).view_as(p));
+            p.grad!.zero_();
+            offset += n;
+        }
+    }
+
+    /// <summary>Flat moment buffers in the order of <paramref name="parameters"/>, seeded from loaded (or earlier) moments.</summary>
+    private void EnsureFlatMoments(List<(string Name, Parameter P)> parameters)
+    {
+        var total = parameters.Sum(p => p.P.numel());
+        if (_flatM is not null && _flatM.numel() == total) return;
+        var device = parameters[0].P.device;
+        Tensor Gather(Func<(Tensor M, Tensor V), Tensor> pick) => cat(parameters.Select(p =>
+            (_moments.TryGetValue(p.Name, out var m) ? pick(m) : zeros_like(p.P)).flatten().to(device)).ToArray());
+        var flatM = Gather(m => m.M).DetachFromDisposeScope();
+        var flatV = Gather(m => m.V).DetachFromDisposeScope();
+        foreach (var (old, _) in _moments.Values.ToList()) old.Dispose();
+        foreach (var (_, v) in _moments.Values.ToList()) v.Dispose();
+        _moments.Clear();
+        long offset = 0;
         foreach (var (name, p) in parameters)
         {
-            var g = p.grad!;
-            if (!_moments.TryGetValue(name, out var moments))
-                _moments[name] = moments = (zeros_like(p).DetachFromDisposeScope(), zeros_like(p).DetachFromDisposeScope());
-            var grad = g * clip;
-            moments.M.mul_(Beta1).add_(grad, alpha: 1 - Beta1);
-            moments.V.mul_(Beta2).add_(grad * grad, alpha: 1 - Beta2);
-            if (options.WeightDecay > 0) p.mul_(1 - lr * options.WeightDecay);
-            p.add_(moments.M / correction1 / ((moments.V / correction2).sqrt() + Epsilon), alpha: -lr);
-            g.zero_();
+            var n = p.numel();
+            _moments[name] = (flatM.narrow(0, offset, n).view_as(p).DetachFromDisposeScope(), flatV.narrow(0, offset, n).view_as(p).DetachFromDisposeScope());
+            offset += n;
         }
+        _flatM?.Dispose();
+        _flatV?.Dispose();
+        (_flatM, _flatV) = (flatM, flatV);
     }
 
     /// <summary>Writes the adapter, the optimizer moments and the step, atomically, to <paramref name="folder"/>.</summary>

@@ -123,13 +123,31 @@ public static class TrainingRun
             // saved below; the caller reports the stop
         }
         SaveState();
-        if (steps.Count > 0) LossReport.WritePng(Path.Combine(settings.Output, "loss.png"), steps);
-        if (!completed) return new TrainResult(device.type.ToString(), train.Length, eval.Length, skipped, steps, null, null, false);
+        if (!completed)
+        {
+            WritePlot(settings.Output, steps, log);
+            return new TrainResult(device.type.ToString(), train.Length, eval.Length, skipped, steps, null, null, false);
+        }
 
         var ggufAdapter = Path.Combine(settings.Output, "adapter.gguf");
         AdapterExporter.WriteGguf(ggufAdapter, model.Config, lora);
         var peft = Path.Combine(settings.Output, "peft");
         AdapterExporter.WritePeft(peft, model.Config, lora, Path.GetFileNameWithoutExtension(settings.ModelPath));
+        WritePlot(settings.Output, steps, log);
         return new TrainResult(device.type.ToString(), train.Length, eval.Length, skipped, steps, ggufAdapter, peft, true);
+    }
+
+    /// <summary>loss.png, last: a machine without the plot's native library (SkiaSharp) still gets the adapters and loss.csv.</summary>
+    private static void WritePlot(string output, IReadOnlyList<StepRecord> steps, Action<string> log)
+    {
+        if (steps.Count == 0) return;
+        try
+        {
+            LossReport.WritePng(Path.Combine(output, "loss.png"), steps);
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            log($"loss.png not written (the plotting library could not load: {e.GetBaseException().Message}); loss.csv has the same numbers");
+        }
     }
 }

@@ -81,7 +81,7 @@ internal static class TrainCommand
                 stderr.MarkupLine(Markup.Escape($"stopped at step {result.Steps.LastOrDefault()?.Step ?? 0}: checkpoint saved; continue with --resume {folder}"));
                 return SynthApp.ExitCancelled;
             }
-            stderr.MarkupLine(Markup.Escape($"done: {result.Steps.Count} steps on {result.Device}; adapter for llama.cpp {result.GgufAdapter}, for PEFT {result.PeftFolder}; loss curve {Path.Combine(folder, "loss.png")}"));
+            stderr.MarkupLine(Markup.Escape($"done: {result.Steps.Count} steps on {result.Device}; adapter for llama.cpp {result.GgufAdapter}, for PEFT {result.PeftFolder}; loss curve {(File.Exists(Path.Combine(folder, "loss.png")) ? Path.Combine(folder, "loss.png") : Path.Combine(folder, "loss.csv"))}"));
             return SynthApp.ExitOk;
         });
         return command;

@@ -115,7 +115,7 @@ internal static class AugmentCommand
                 Describe(options, chunksInFlight)), options, systemPrompt);
             foreach (var problem in store.Documents().Where(d => d.Status == "problem"))
                 stderr.MarkupLine("[yellow]skipped[/] " + Markup.Escape($"({problem.Reason}) {problem.Message}"));
-            foreach (var problem in progress.Problems.Where(p => p.Reason == "changed_since_start"))
+            foreach (var problem in progress.Problems.Where(p => p.Reason is "changed_since_start" or "missing_since_start"))
                 stderr.MarkupLine("[yellow]skipped[/] " + Markup.Escape(problem.Message));
             var engine = client.Metrics();
             stderr.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,

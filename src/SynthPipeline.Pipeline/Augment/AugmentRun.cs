@@ -24,6 +24,7 @@ public sealed partial class AugmentRun(CorpusIngest ingest, GroundedQuestionStag
         ArgumentNullException.ThrowIfNull(sources);
         var chunks = store.Chunks();
         progress.Start(chunks.Count, chunks.Count(c => c.Status == "done"));
+        ingest.ReportMissing(sources.Files, sources.PairsFile);
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = run.Token;
         var parallel = new ExecutionDataflowBlockOptions

@@ -24,9 +24,13 @@ public sealed class CorpusIngest(RunStore store, CorpusReader reader, Func<strin
     {
         var (document, problem) = reader.Read(corpusFolder, file);
         _known.TryGetValue(file, out var known);
+        // A file that was a problem when the run started and reads now (fixed before the resume) is taken in as new.
+        if (known is { Status: "problem" } && problem is null) known = null;
         if (problem is not null)
         {
             if (known is null) store.SaveDocument(new StoredDocument(file, "problem", problem.Reason, problem.Message, 0, 0, 0, null), []);
+            else if (known.Status == "ok" && _chunks[file].Any(c => c.Status == "pending"))
+                problem = problem with { Message = problem.Message + "; its remaining chunks wait until the file reads again" };
             progress.Problem(problem);
             return [];
         }
@@ -49,6 +53,19 @@ public sealed class CorpusIngest(RunStore store, CorpusReader reader, Func<strin
         }
         progress.DocumentRead(0, 0);
         return _chunks[file].Where(c => c.Status == "pending").Select(c => Job(c, document!.Text[c.Start..c.End], null)).ToList();
+    }
+
+    /// <summary>
+    /// Documents of this run that still have chunks to do but are no longer in the corpus folder (moved or deleted
+    /// before a resume): reported, so that a run that ends short says why.
+    /// </summary>
+    public void ReportMissing(IReadOnlyCollection<string> files, string? pairsFile)
+    {
+        var present = files.ToHashSet(StringComparer.Ordinal);
+        if (pairsFile is not null) present.Add(pairsFile.Replace('\\', '/'));
+        foreach (var d in _known.Values.Where(d => d.Status == "ok" && !present.Contains(d.File) && _chunks[d.File].Any(c => c.Status == "pending")))
+            progress.Problem(new DocumentProblem(d.File, "missing_since_start",
+                $"'{d.File}': is no longer in the corpus folder; its {_chunks[d.File].Count(c => c.Status == "pending")} remaining chunks were not done"));
     }
 
     /// <summary>A pairs file: one job per pair, its chunk index being its line.</summary>

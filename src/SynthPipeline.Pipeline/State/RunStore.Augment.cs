@@ -27,7 +27,10 @@ public sealed partial class RunStore
             span_end INTEGER NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, flawed TEXT, topic TEXT, checks TEXT NOT NULL);
         """;
 
-    /// <summary>Records a document and its chunks (pending) in one transaction; a document already recorded is left as it is.</summary>
+    /// <summary>
+    /// Records a document and its chunks (pending) in one transaction. A document already recorded is left as it is,
+    /// unless it was recorded as a problem: a file fixed before a resume is then taken in.
+    /// </summary>
     public void SaveDocument(StoredDocument document, IReadOnlyList<StoredChunk> chunks)
     {
         ArgumentNullException.ThrowIfNull(document);
@@ -36,8 +39,10 @@ public sealed partial class RunStore
         {
             using var tx = _connection.BeginTransaction();
             using (var c = Command("""
-                INSERT OR IGNORE INTO documents(file, status, reason, message, characters, pages, chunks, sha256)
+                INSERT INTO documents(file, status, reason, message, characters, pages, chunks, sha256)
                 VALUES($f, $s, $r, $m, $c, $p, $n, $h)
+                ON CONFLICT(file) DO UPDATE SET status = $s, reason = $r, message = $m, characters = $c, pages = $p, chunks = $n, sha256 = $h
+                WHERE documents.status = 'problem'
                 """, ("$f", document.File), ("$s", document.Status), ("$r", document.Reason), ("$m", document.Message), ("$c", document.Characters),
                 ("$p", document.Pages), ("$n", document.Chunks), ("$h", document.Sha256)))
             {

@@ -25,7 +25,7 @@ public sealed class AugmentRunTests : IDisposable
         Corpus = corpus, ChunkTokens = 12, ChunkOverlapTokens = 3, Seed = 5, CorrectionShare = 1.0, SystemPromptShare = 1.0, ChunksInFlight = 3,
     };
 
-    private static async Task RunAsync(string folder, AugmentOptions options, ScriptedTeacher teacher, CancellationToken cancellationToken = default)
+    private static async Task<AugmentProgress> RunAsync(string folder, AugmentOptions options, ScriptedTeacher teacher, CancellationToken cancellationToken = default)
     {
         using var store = RunStore.Open(folder);
         var progress = new AugmentProgress(TimeProvider.System);
@@ -35,6 +35,36 @@ public sealed class AugmentRunTests : IDisposable
         var run = new AugmentRun(ingest, new GroundedQuestionStage(augment), new NegativeStage(augment), new RefusalStage(augment), store, progress,
             NullLogger<AugmentRun>.Instance, options.ChunksInFlight);
         await run.RunAsync(new AugmentSources(options.Corpus, CorpusReader.Files(options.Corpus!), null, []), cancellationToken);
+        return progress;
+    }
+
+    [Fact]
+    public async Task Run_ProblemFileFixedBeforeAResume_IsTakenInAndAMissingFileIsReported()
+    {
+        var corpus = TestCorpus.Create(Path.Combine(_dir, "corpus"), problems: false);
+        File.WriteAllBytes(Path.Combine(corpus, "latin1.txt"), System.Text.Encoding.Latin1.GetBytes("Caf\u00e9 by the harbour. It opens at six."));
+        var run = Path.Combine(_dir, "run");
+        Directory.CreateDirectory(run);
+        var first = await RunAsync(run, Options(corpus), ScriptedTeacher.Good());
+        Assert.Equal("not_utf8", Assert.Single(first.Problems).Reason);
+
+        File.WriteAllText(Path.Combine(corpus, "latin1.txt"), "Caf\u00e9 by the harbour. It opens at six.");
+        var second = await RunAsync(run, Options(corpus), ScriptedTeacher.Good());
+        Assert.Empty(second.Problems);
+        using (var store = RunStore.Open(run))
+        {
+            Assert.Equal("ok", store.Documents().Single(d => d.File == "latin1.txt").Status);
+            Assert.Contains(store.Examples(), e => e.File == "latin1.txt");
+            Assert.All(store.Chunks(), c => Assert.Equal("done", c.Status));
+        }
+
+        // A document with chunks still to do that disappears before a resume is named, not silently skipped.
+        using (var store = RunStore.Open(run))
+            store.SaveDocument(new StoredDocument("gone.md", "ok", null, null, 10, 1, 1, "x"), [new StoredChunk("gone.md", 0, 0, 10, 3, "pending")]);
+        var third = await RunAsync(run, Options(corpus), ScriptedTeacher.Good());
+        var missing = Assert.Single(third.Problems);
+        Assert.Equal("missing_since_start", missing.Reason);
+        Assert.Contains("1 remaining chunks were not done", missing.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -34,7 +34,8 @@ public sealed class TeacherConcurrencyTests(DemoModelFixture fixture)
         await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "Write a long story.")], options))
             first ??= clock.Elapsed;
         // A ratio, not a speed target: generation on a thread-pool thread once delayed every update to the very end.
-        Assert.True(first < clock.Elapsed / 4, $"first update after {first?.TotalMilliseconds:F0} ms of {clock.Elapsed.TotalMilliseconds:F0} ms");
+        // Half, not less: with other test classes busy on two cores, the prompt alone once took a third of the time.
+        Assert.True(first < clock.Elapsed / 2, $"first update after {first?.TotalMilliseconds:F0} ms of {clock.Elapsed.TotalMilliseconds:F0} ms");
     }
 
     [Fact]

@@ -228,6 +228,18 @@ public sealed class AugmentTests
     }
 
     [Fact]
+    public async Task Augment_ChunksTooLongForTheTeacherContext_NamesBothSettingsBeforeLoadingTheTeacher()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, new Dictionary<string, string> { ["Teacher__ContextPerSequence"] = "1024" },
+            "augment", ShippedCorpus, "--chunk-tokens", "600", "--run-name", "x");
+        Assert.Equal(SynthApp.ExitBadConfiguration, r.ExitCode);
+        Assert.Contains("Augment:ChunkTokens (600)", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Teacher:ContextPerSequence (1024)", r.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Run(dir, "x")));
+    }
+
+    [Fact]
     public async Task Augment_MissingCorpusFolder_NamesItBeforeLoadingTheTeacher()
     {
         var dir = SynthProcess.ScratchDirectory();

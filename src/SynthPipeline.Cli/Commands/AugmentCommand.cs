@@ -54,7 +54,7 @@ internal static class AugmentCommand
 
             // Everything that can be checked is checked before anything is created or the model loads.
             var resumeName = parse.GetValue(resume);
-            if (resumeName is null) CheckNewRun(options);
+            if (resumeName is null) CheckNewRun(options, teacherOptions);
             var (folder, isResume) = RunFolders.Resolve(options.Output, options.RunName, resumeName, AugmentOptions.Section);
             using var runLock = RunLock.Acquire(folder);
             using var store = RunStore.Open(folder);
@@ -128,9 +128,17 @@ internal static class AugmentCommand
         return command;
     }
 
-    private static void CheckNewRun(AugmentOptions options)
+    /// <summary>Tokens of a prompt template's own text around the chunk (the longest template, with room to spare).</summary>
+    private const int TemplateTokens = 400;
+
+    private static void CheckNewRun(AugmentOptions options, TeacherOptions teacher)
     {
         options.Validate();
+        var needed = options.ChunkTokens + TemplateTokens + Math.Max(options.QuestionMaxTokens, options.VariantMaxTokens);
+        if (needed > teacher.ContextPerSequence)
+            throw new OptionsValidationError([$"Augment:ChunkTokens ({options.ChunkTokens}) + the longest answer (Augment:QuestionMaxTokens {options.QuestionMaxTokens}, " +
+                $"VariantMaxTokens {options.VariantMaxTokens}) + about {TemplateTokens} tokens of instructions need {needed} tokens, more than Teacher:ContextPerSequence " +
+                $"({teacher.ContextPerSequence}); lower the chunk size or raise the context"]);
         if (options.Corpus is not null)
         {
             options.Corpus = Path.GetFullPath(options.Corpus);

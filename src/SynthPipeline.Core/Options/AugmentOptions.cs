@@ -78,7 +78,7 @@ public sealed class AugmentOptions
     [Range(0, 10)]
     public int RefusalsPerPair { get; set; } = 1;
 
-    /// <summary>Teacher-judge votes per check; the majority decides (odd numbers avoid ties, which reject).</summary>
+    /// <summary>Teacher-judge votes per check; the majority decides (odd numbers avoid ties, which reject). A majority's worth is asked at once, the rest only while undecided.</summary>
     [Range(1, 15)]
     public int JudgeVotes { get; set; } = 3;
 

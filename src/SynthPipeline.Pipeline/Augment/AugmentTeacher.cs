@@ -38,18 +38,27 @@ public sealed class AugmentTeacher(TeacherRequests requests, PromptLibrary promp
         return await requests.AskAsync(id, template, prompt, options, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Asks up to <c>JudgeVotes</c> judges one after another, stopping as soon as the majority is settled.</summary>
+    /// <summary>
+    /// Asks up to <c>JudgeVotes</c> judges: first a majority's worth at once (they share the whole prompt, which the
+    /// engine then computes once), then one at a time while the majority is still open.
+    /// </summary>
     public async Task<JudgeOutcome> JudgeAsync(string id, string template, KernelArguments arguments, IReadOnlyList<string> criteria,
         CancellationToken cancellationToken)
     {
         var votes = settings.Options.JudgeVotes;
         var tally = new JudgeTally(criteria, votes);
-        for (var vote = 0; vote < votes && tally.Decision is null; vote++)
+        var asked = 0;
+        while (asked < votes && tally.Decision is null)
         {
-            var answer = await AskAsync($"{id}|vote{vote}", template, arguments, settings.Options.JudgeMaxTokens, settings.Options.JudgeTemperature,
-                cancellationToken).ConfigureAwait(false);
-            if (!answer.Succeeded) return new JudgeOutcome(false, null, tally.Describe(), answer);
-            tally.Add(JudgeVerdict.Parse(answer.Text!, criteria));
+            var batch = asked == 0 ? votes / 2 + 1 : 1;
+            var answers = await Task.WhenAll(Enumerable.Range(asked, batch).Select(vote => AskAsync($"{id}|vote{vote}", template, arguments,
+                settings.Options.JudgeMaxTokens, settings.Options.JudgeTemperature, cancellationToken))).ConfigureAwait(false);
+            asked += batch;
+            foreach (var answer in answers)
+            {
+                if (!answer.Succeeded) return new JudgeOutcome(false, null, tally.Describe(), answer);
+                tally.Add(JudgeVerdict.Parse(answer.Text!, criteria));
+            }
         }
         return new JudgeOutcome(tally.Decision == true, tally.FailedCriterion, tally.Describe(), null);
     }

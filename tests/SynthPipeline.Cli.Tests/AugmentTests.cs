@@ -248,5 +248,12 @@ public sealed class AugmentTests
         Assert.Contains("nowhere' does not exist (Augment:Corpus or the FOLDER argument)", r.Stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Run(dir, "x")));
         Assert.DoesNotContain("demo model", r.Stderr, StringComparison.Ordinal);
+
+        Directory.CreateDirectory(Path.Combine(dir, "empty"));
+        File.WriteAllText(Path.Combine(dir, "empty", ".hidden.txt"), "not a document");
+        var empty = await SynthProcess.RunAsync(dir, Demo, "augment", Path.Combine(dir, "empty"), "--run-name", "y");
+        Assert.Equal(SynthApp.ExitFailure, empty.ExitCode);
+        Assert.Contains("holds no files", empty.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Run(dir, "y")));
     }
 }

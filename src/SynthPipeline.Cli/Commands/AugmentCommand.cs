@@ -142,7 +142,8 @@ internal static class AugmentCommand
         if (options.Corpus is not null)
         {
             options.Corpus = Path.GetFullPath(options.Corpus);
-            _ = CorpusReader.Files(options.Corpus);
+            if (CorpusReader.Files(options.Corpus).Count == 0 && options.Pairs is null)
+                throw new ArgumentException($"the corpus folder '{options.Corpus}' holds no files (hidden ones are skipped); put .txt, .md, .html or .pdf documents in it");
         }
         if (options.Pairs is not null)
         {

@@ -240,6 +240,19 @@ public sealed class AugmentTests
     }
 
     [Fact]
+    public async Task Augment_DryRun_PrintsTheFirstChunksPromptsAndCreatesNoRun()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, Demo, "augment", ShippedCorpus, "--dry-run", "--run-name", "d");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(["augment-questions", "augment-negative", "augment-refusal"],
+            r.Stdout.Split('\n').Where(l => l.StartsWith("===== ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]));
+        Assert.Contains("Source:\n\"\"\"\nVisiting the harbour", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("harbour-guide.html: ", r.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Run(dir, "d")));
+    }
+
+    [Fact]
     public async Task Augment_MissingCorpusFolder_NamesItBeforeLoadingTheTeacher()
     {
         var dir = SynthProcess.ScratchDirectory();

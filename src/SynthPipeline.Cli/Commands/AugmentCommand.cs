@@ -3,8 +3,11 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using Microsoft.SemanticKernel;
 using Spectre.Console;
 using SynthPipeline.Cli.Hosting;
+using SynthPipeline.Corpus;
+using SynthPipeline.Llama;
 using SynthPipeline.Llama.Teacher;
 using SynthPipeline.Options;
 using SynthPipeline.Pipeline.Augment;
@@ -30,9 +33,10 @@ internal static class AugmentCommand
         var runName = new Option<string?>("--run-name") { Description = "Name of the new run's folder (default: run-<time>)" };
         var chunkTokens = new Option<int?>("--chunk-tokens") { Description = "Largest chunk in teacher tokens (overrides Augment:ChunkTokens)" };
         var judgeVotes = new Option<int?>("--judge-votes") { Description = "Teacher-judge votes per check, majority decides (overrides Augment:JudgeVotes)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the first chunk's question, negative and refusal prompts and exit (loads only the teacher's tokenizer)" };
         var command = new Command("augment", "Turn domain documents into grounded Q/A, false-premise corrections and refusals, mixed into conversations")
         {
-            folderArgument, pairs, output, model, resume, runName, chunkTokens, judgeVotes,
+            folderArgument, pairs, output, model, resume, runName, chunkTokens, judgeVotes, dryRun,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -55,6 +59,12 @@ internal static class AugmentCommand
             // Everything that can be checked is checked before anything is created or the model loads.
             var resumeName = parse.GetValue(resume);
             if (resumeName is null) CheckNewRun(options, teacherOptions);
+            if (parse.GetValue(dryRun))
+            {
+                using var dryLoggers = Logging.Create(configuration);
+                await PrintPromptsAsync(options, teacherOptions, prompts, stderr, dryLoggers, cancellationToken).ConfigureAwait(false);
+                return SynthApp.ExitOk;
+            }
             var (folder, isResume) = RunFolders.Resolve(options.Output, options.RunName, resumeName, AugmentOptions.Section);
             using var runLock = RunLock.Acquire(folder);
             using var store = RunStore.Open(folder);
@@ -126,6 +136,47 @@ internal static class AugmentCommand
             return cancelled ? SynthApp.ExitCancelled : SynthApp.ExitOk;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The prompts the run would send first: the first chunk of the first readable document (or the first pair),
+    /// chunked with the teacher's own tokenizer, rendered through the same templates and arguments as the stages.
+    /// </summary>
+    private static async Task PrintPromptsAsync(AugmentOptions options, TeacherOptions teacherOptions, PromptLibrary prompts, IAnsiConsole stderr,
+        ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        TeacherFactory.InitializeNative(teacherOptions, loggers);
+        var path = TeacherFactory.ResolveModelPath(teacherOptions, stderr);
+        using var vocab = LlamaModel.Load(path, new LlamaModelLoadOptions { VocabOnly = true, GpuLayers = 0 }, cancellationToken: cancellationToken);
+        ChunkJob? job = null;
+        var reader = new CorpusReader(options.MaxFileMegabytes * 1048576L);
+        foreach (var file in options.Corpus is null ? [] : CorpusReader.Files(options.Corpus))
+        {
+            var (document, problem) = reader.Read(options.Corpus!, file);
+            if (problem is not null)
+            {
+                stderr.MarkupLine("[yellow]skipped[/] " + Markup.Escape($"({problem.Reason}) {problem.Message}"));
+                continue;
+            }
+            var chunks = TextChunker.Chunk(document!.Text, t => vocab.Vocab.Tokenize(t).Length, options.ChunkTokens, options.ChunkOverlapTokens);
+            stderr.MarkupLine(Markup.Escape($"{file}: {document.Text.Length} characters, {document.Pages} pages, {chunks.Count} chunks of at most {options.ChunkTokens} tokens; showing chunk 0 ({chunks[0].Tokens} tokens)"));
+            job = new ChunkJob(file, 0, chunks[0].Start, chunks[0].End, chunks[0].Text, null);
+            break;
+        }
+        if (job is null && options.Pairs is not null && PairsReader.Read(options.Pairs) is [var pair, ..])
+            job = new ChunkJob(options.Pairs, pair.Line, pair.Start, pair.End, $"Question: {pair.Question}\nAnswer: {pair.Answer}", pair);
+        if (job is null) throw new ArgumentException("nothing to show: no readable document in the corpus and no pairs");
+        var kernel = Kernel.CreateBuilder().Build();
+        var shown = new List<(string Template, KernelArguments Arguments)>
+        {
+            (NegativeStage.Template, NegativeStage.Arguments(job)), (RefusalStage.Template, RefusalStage.Arguments(job, 0, options).Arguments),
+        };
+        if (job.Pair is null) shown.Insert(0, (GroundedQuestionStage.Template, GroundedQuestionStage.Arguments(job, options.QuestionsPerChunk)));
+        foreach (var (template, arguments) in shown)
+        {
+            await Console.Out.WriteLineAsync($"===== {template} ({job.Source})").ConfigureAwait(false);
+            await Console.Out.WriteLineAsync(await prompts.RenderAsync(kernel, template, arguments, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Tokens of a prompt template's own text around the chunk (the longest template, with room to spare).</summary>

@@ -17,6 +17,16 @@ public sealed class GroundedQuestionStage(AugmentTeacher teacher)
     public const string FromSourceRun = "accepted in the source run";
     private static readonly string[] Criteria = ["Supported"];
 
+    /// <summary>The template of the question request.</summary>
+    public const string Template = "augment-questions";
+
+    /// <summary>The question request's template arguments for a chunk.</summary>
+    public static KernelArguments Arguments(ChunkJob job, int count)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return new KernelArguments { ["file"] = job.File, ["source"] = job.Text, ["count"] = count };
+    }
+
     public async Task RunAsync(ChunkWork work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
@@ -27,8 +37,7 @@ public sealed class GroundedQuestionStage(AugmentTeacher teacher)
             return;
         }
         var count = teacher.Settings.Options.QuestionsPerChunk;
-        var answer = await teacher.AskAsync($"questions|{job.File}|{job.Index}", "augment-questions",
-            new KernelArguments { ["file"] = job.File, ["source"] = job.Text, ["count"] = count },
+        var answer = await teacher.AskAsync($"questions|{job.File}|{job.Index}", Template, Arguments(job, count),
             teacher.Settings.Options.QuestionMaxTokens, teacher.Settings.Options.Temperature, cancellationToken).ConfigureAwait(false);
         if (!answer.Succeeded)
         {

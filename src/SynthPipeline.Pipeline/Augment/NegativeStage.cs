@@ -16,20 +16,33 @@ public sealed class NegativeStage(AugmentTeacher teacher)
     private static readonly string[] Fields = ["Question", "False premise", "Flawed answer", "Correct answer"];
     private static readonly string[] Criteria = ["Contradicts", "Corrects"];
 
+    /// <summary>The template of the negative request.</summary>
+    public const string Template = "augment-negative";
+
+    /// <summary>
+    /// The negative request's template arguments. Every prompt about a chunk opens with the same source block, so the
+    /// engine computes the chunk's KV once and the chunk's other requests reuse it as a shared prefix.
+    /// </summary>
+    public static KernelArguments Arguments(ChunkJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return new KernelArguments
+        {
+            ["source_kind"] = job.Pair is null ? "a passage from a document" : "a question with its known correct answer", ["source"] = job.Text,
+        };
+    }
+
     public async Task RunAsync(ChunkWork work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
         var job = work.Job;
         var options = teacher.Settings.Options;
         var count = job.Pair is null ? options.NegativesPerChunk : options.NegativesPerPair;
-        // Every prompt about a chunk opens with the same source block, so the engine computes the chunk's KV once and
-        // the other requests of the chunk reuse it as a shared prefix.
-        var sourceKind = job.Pair is null ? "a passage from a document" : "a question with its known correct answer";
         var source = job.Text;
         await Task.WhenAll(Enumerable.Range(0, count).Select(async n =>
         {
             var id = $"negative|{job.File}|{job.Index}|{n}";
-            var answer = await teacher.AskAsync(id, "augment-negative", new KernelArguments { ["source_kind"] = sourceKind, ["source"] = source },
+            var answer = await teacher.AskAsync(id, Template, Arguments(job),
                 options.VariantMaxTokens, options.Temperature, cancellationToken).ConfigureAwait(false);
             if (!answer.Succeeded)
             {

@@ -1,5 +1,6 @@
 using Microsoft.SemanticKernel;
 using SynthPipeline.Augment;
+using SynthPipeline.Options;
 using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Pipeline.Augment;
@@ -29,23 +30,35 @@ public sealed class RefusalStage(AugmentTeacher teacher)
         "start with 'Good question' and then explain why you can't answer it reliably",
     ];
 
+    /// <summary>The template of the refusal request.</summary>
+    public const string Template = "augment-refusal";
+
+    /// <summary>The topic and template arguments of a chunk's refusal request number <paramref name="n"/> (topic and style drawn from the run seed).</summary>
+    public static (VolatileTopic Topic, KernelArguments Arguments) Arguments(ChunkJob job, int n, AugmentOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        ArgumentNullException.ThrowIfNull(options);
+        var topics = options.EffectiveVolatileTopics;
+        var pick = AugmentTeacher.SeedOf(options.Seed, $"refusal|{job.File}|{job.Index}|{n}");
+        var topic = topics[pick % topics.Count];
+        return (topic, new KernelArguments
+        {
+            ["source"] = job.Text, ["topic"] = topic.Name, ["examples"] = string.Join(" / ", topic.Examples), ["where"] = topic.WhereToLook,
+            ["style"] = Styles[(pick / topics.Count) % Styles.Count],
+        });
+    }
+
     public async Task RunAsync(ChunkWork work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
         var job = work.Job;
         var options = teacher.Settings.Options;
-        var topics = options.EffectiveVolatileTopics;
         var count = job.Pair is null ? options.RefusalsPerChunk : options.RefusalsPerPair;
         await Task.WhenAll(Enumerable.Range(0, count).Select(async n =>
         {
             var id = $"refusal|{job.File}|{job.Index}|{n}";
-            var pick = AugmentTeacher.SeedOf(options.Seed, id);
-            var topic = topics[pick % topics.Count];
-            var style = Styles[(pick / topics.Count) % Styles.Count];
-            var answer = await teacher.AskAsync(id, "augment-refusal", new KernelArguments
-            {
-                ["source"] = job.Text, ["topic"] = topic.Name, ["examples"] = string.Join(" / ", topic.Examples), ["where"] = topic.WhereToLook, ["style"] = style,
-            }, options.VariantMaxTokens, options.Temperature, cancellationToken).ConfigureAwait(false);
+            var (topic, arguments) = Arguments(job, n, options);
+            var answer = await teacher.AskAsync(id, Template, arguments, options.VariantMaxTokens, options.Temperature, cancellationToken).ConfigureAwait(false);
             if (!answer.Succeeded)
             {
                 work.Reject(Stage, answer.FailureReason!, $"{answer.FailureDetail} (after {answer.Attempts} attempts)", job.Text);

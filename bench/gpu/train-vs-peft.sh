@@ -42,7 +42,6 @@ for line in open(f"{out}/peft.log"):
     if line.startswith("{"):
         r = json.loads(line)
         if r.get("summary"): summary = r
-        elif "implementation" in r: print("reference:", r["implementation"])
         else: peft[r["step"]] = r["loss"]
 steps = sorted(set(synth) & set(peft))
 worst = max(abs(synth[s] - peft[s]) / peft[s] for s in steps)

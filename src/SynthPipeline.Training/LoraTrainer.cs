@@ -238,8 +238,11 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
             (_moments.TryGetValue(p.Name, out var m) ? pick(m) : zeros_like(p.P)).flatten().to(device)).ToArray());
         var flatM = Gather(m => m.M).DetachFromDisposeScope();
         var flatV = Gather(m => m.V).DetachFromDisposeScope();
-        foreach (var (old, _) in _moments.Values.ToList()) old.Dispose();
-        foreach (var (_, v) in _moments.Values.ToList()) v.Dispose();
+        foreach (var (m, v) in _moments.Values)
+        {
+            m.Dispose();
+            v.Dispose();
+        }
         _moments.Clear();
         long offset = 0;
         foreach (var (name, p) in parameters)

@@ -130,25 +130,8 @@ public sealed class AugmentTests
         var whole = await SynthProcess.RunAsync(dir, Demo, [.. args, "--run-name", "whole"]);
         Assert.True(whole.ExitCode == 0, whole.Stderr);
 
-        var rng = new Random(20261123);
-        var kills = 0;
-        var started = false;
-        for (var attempt = 0; attempt < 12 && kills < 3; attempt++)
-        {
-            using var p = SynthProcess.Start(dir, Demo, started ? ["augment", "--resume", "killed"] : [.. args, "--run-name", "killed"]);
-            var stderr = p.StandardError.ReadToEndAsync();
-            await Task.Delay(rng.Next(800, 2500));
-            if (p.HasExited)
-            {
-                Assert.True(p.ExitCode == 0, await stderr);
-                break;
-            }
-            p.Kill();
-            await p.WaitForExitAsync();
-            kills++;
-            started = started || File.Exists(Path.Combine(Run(dir, "killed"), "state.db")) && (await stderr).Contains("starting run", StringComparison.Ordinal);
-            if (!started && Directory.Exists(Run(dir, "killed"))) Directory.Delete(Run(dir, "killed"), recursive: true);
-        }
+        var kills = await SynthProcess.KillAtRandomPointsAsync(dir, Demo, [.. args, "--run-name", "killed"], ["augment", "--resume", "killed"],
+            Run(dir, "killed"), seed: 20261123, maxKills: 3, minDelayMs: 800, maxDelayMs: 2500);
         var final = await SynthProcess.RunAsync(dir, Demo, "augment", "--resume", "killed");
         Assert.True(final.ExitCode == 0, final.Stderr);
         Assert.True(kills >= 2, $"only {kills} kills landed before the run finished");

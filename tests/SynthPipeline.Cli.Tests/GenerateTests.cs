@@ -42,27 +42,8 @@ public sealed class GenerateTests
         var whole = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--count", "40", "--run-name", "whole");
         Assert.True(whole.ExitCode == 0, whole.Stderr);
 
-        var rng = new Random(20261122);
-        var kills = 0;
-        var started = false;
-        for (var attempt = 0; attempt < 12 && kills < 4; attempt++)
-        {
-            string[] args = started ? ["generate", "--resume", "killed"] : ["generate", "--count", "40", "--run-name", "killed"];
-            using var p = SynthProcess.Start(dir, Deterministic, args);
-            var stderr = p.StandardError.ReadToEndAsync();
-            await Task.Delay(rng.Next(400, 2500));
-            if (p.HasExited)
-            {
-                Assert.True(p.ExitCode == 0, await stderr);
-                break;
-            }
-            p.Kill();
-            await p.WaitForExitAsync();
-            kills++;
-            started = File.Exists(Path.Combine(Run(dir, "killed"), "state.db")) && (await stderr).Contains("starting run", StringComparison.Ordinal)
-                      || started;
-            if (!started) Directory.Delete(Run(dir, "killed"), recursive: true);
-        }
+        var kills = await SynthProcess.KillAtRandomPointsAsync(dir, Deterministic, ["generate", "--count", "40", "--run-name", "killed"],
+            ["generate", "--resume", "killed"], Run(dir, "killed"), seed: 20261122, maxKills: 4, minDelayMs: 400, maxDelayMs: 2500);
         var final = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--resume", "killed");
         Assert.True(final.ExitCode == 0, final.Stderr);
         Assert.True(kills >= 2, $"only {kills} kills landed before the run finished");

@@ -48,4 +48,35 @@ internal static class SynthProcess
         await p.WaitForExitAsync(timeout.Token);
         return new Result(p.ExitCode, await stdout, await stderr);
     }
+
+    /// <summary>
+    /// Starts <paramref name="startArgs"/>, kills it (SIGKILL) after a random delay, and goes on with
+    /// <paramref name="resumeArgs"/> once a run folder with state exists, until <paramref name="maxKills"/> kills landed or a
+    /// run finished by itself; returns the number of kills. A process killed before it announced its run leaves nothing
+    /// to resume, so its folder is removed and the start is repeated.
+    /// </summary>
+    public static async Task<int> KillAtRandomPointsAsync(string dir, IDictionary<string, string> environment, string[] startArgs, string[] resumeArgs,
+        string runFolder, int seed, int maxKills, int minDelayMs, int maxDelayMs)
+    {
+        var rng = new Random(seed);
+        var kills = 0;
+        var started = false;
+        for (var attempt = 0; attempt < 12 && kills < maxKills; attempt++)
+        {
+            using var p = Start(dir, environment, started ? resumeArgs : startArgs);
+            var stderr = p.StandardError.ReadToEndAsync();
+            await Task.Delay(rng.Next(minDelayMs, maxDelayMs));
+            if (p.HasExited)
+            {
+                Assert.True(p.ExitCode == 0, await stderr);
+                break;
+            }
+            p.Kill();
+            await p.WaitForExitAsync();
+            kills++;
+            started = started || File.Exists(Path.Combine(runFolder, "state.db")) && (await stderr).Contains("starting run", StringComparison.Ordinal);
+            if (!started && Directory.Exists(runFolder)) Directory.Delete(runFolder, recursive: true);
+        }
+        return kills;
+    }
 }

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.SemanticKernel;
 using Spectre.Console;
@@ -89,11 +88,7 @@ internal static class AugmentCommand
 
             var progress = new AugmentProgress(TimeProvider.System);
             var kernel = TeacherKernel.Create(client);
-            using var teacher = new ChatClientBuilder(client)
-                .Use(inner => new ResilientChatClient(inner, TimeSpan.FromSeconds(options.StallSeconds), TimeSpan.FromSeconds(options.RequestTimeoutSeconds),
-                    options.Retries, TimeProvider.System, loggers.CreateLogger<ResilientChatClient>()))
-                .UseLogging(loggers)
-                .Build();
+            using var teacher = TeacherFactory.WithResilience(client, options.StallSeconds, options.RequestTimeoutSeconds, options.Retries, loggers);
             var augmentTeacher = new AugmentTeacher(new TeacherRequests(teacher, store, progress.Teacher), prompts, kernel, new AugmentSettings(options, Grammar));
             var ingest = new CorpusIngest(store, new CorpusReader(options.MaxFileMegabytes * 1048576L),
                 text => llama.Vocab.Tokenize(text, addSpecial: false, parseSpecial: false).Length, options, folder, progress);
@@ -114,14 +109,15 @@ internal static class AugmentCommand
             }
 
             // Saved state is exported even after Ctrl+C, so the morning's files reflect everything committed.
-            var examples = AugmentExporter.Deduplicate(store.Examples(), options.RougeThreshold).Kept;
+            var dataset = AugmentExporter.Deduplicate(store.Examples(), options.RougeThreshold);
+            var examples = dataset.Kept;
             var systemPrompt = options.SystemPrompt.ToUpperInvariant() switch
             {
                 "OFF" => null,
                 "AUTO" => examples.Count == 0 ? null : await SystemPromptBuilder.BuildAsync(prompts, kernel, examples, CancellationToken.None).ConfigureAwait(false),
                 _ => (await File.ReadAllTextAsync(options.SystemPrompt, CancellationToken.None).ConfigureAwait(false)).Trim(),
             };
-            AugmentExporter.Export(store, folder, new AugmentDescription(Path.GetFileName(folder), options.Corpus, options.Pairs, $"{llama.Description} ({path})", demo,
+            AugmentExporter.Export(store, dataset, folder, new AugmentDescription(Path.GetFileName(folder), options.Corpus, options.Pairs, $"{llama.Description} ({path})", demo,
                 Describe(options, chunksInFlight)), options, systemPrompt);
             foreach (var problem in store.Documents().Where(d => d.Status == "problem"))
                 stderr.MarkupLine("[yellow]skipped[/] " + Markup.Escape($"({problem.Reason}) {problem.Message}"));
@@ -164,7 +160,7 @@ internal static class AugmentCommand
             break;
         }
         if (job is null && options.Pairs is not null && PairsReader.Read(options.Pairs) is [var pair, ..])
-            job = new ChunkJob(options.Pairs, pair.Line, pair.Start, pair.End, $"Question: {pair.Question}\nAnswer: {pair.Answer}", pair);
+            job = ChunkJob.ForPair(options.Pairs, pair);
         if (job is null) throw new ArgumentException("nothing to show: no readable document in the corpus and no pairs");
         var kernel = Kernel.CreateBuilder().Build();
         var shown = new List<(string Template, KernelArguments Arguments)>

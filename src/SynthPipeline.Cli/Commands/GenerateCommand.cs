@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.SemanticKernel;
 using Spectre.Console;
@@ -80,12 +79,7 @@ internal static class GenerateCommand
             var window = settings.RequestsInFlight > 0 ? settings.RequestsInFlight : 2 * teacherOptions.ParallelSequences;
             var progress = new PipelineProgress(TimeProvider.System);
             var kernel = TeacherKernel.Create(client);
-            // Every teacher call goes through this chain: resilience (stall, timeout, retry) outside, logging of each attempt inside.
-            using var teacher = new ChatClientBuilder(client)
-                .Use(inner => new ResilientChatClient(inner, TimeSpan.FromSeconds(settings.StallSeconds), TimeSpan.FromSeconds(settings.RequestTimeoutSeconds),
-                    settings.Retries, TimeProvider.System, loggers.CreateLogger<ResilientChatClient>()))
-                .UseLogging(loggers)
-                .Build();
+            using var teacher = TeacherFactory.WithResilience(client, settings.StallSeconds, settings.RequestTimeoutSeconds, settings.Retries, loggers);
             var requests = new TeacherRequests(teacher, store, progress);
             var filter = new InstructionFilter(new InstructionFilterOptions
             {

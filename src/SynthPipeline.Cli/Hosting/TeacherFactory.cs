@@ -1,3 +1,4 @@
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Spectre.Console;
 using SynthPipeline.Llama;
@@ -6,6 +7,7 @@ using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Llama.Native;
 using SynthPipeline.Llama.Teacher;
 using SynthPipeline.Options;
+using SynthPipeline.Pipeline.Stages;
 
 namespace SynthPipeline.Cli.Hosting;
 
@@ -49,6 +51,17 @@ internal static class TeacherFactory
         BackendSampling = options.GraphSampling,
         PrefixSharing = options.PrefixSharing,
     };
+
+    /// <summary>
+    /// The chain every pipeline teacher call goes through: resilience (stall, timeout, retry) outside, logging of each
+    /// attempt inside, the model last.
+    /// </summary>
+    public static IChatClient WithResilience(IChatClient client, int stallSeconds, int timeoutSeconds, int retries, ILoggerFactory loggers) =>
+        new ChatClientBuilder(client)
+            .Use(inner => new ResilientChatClient(inner, TimeSpan.FromSeconds(stallSeconds), TimeSpan.FromSeconds(timeoutSeconds), retries,
+                TimeProvider.System, loggers.CreateLogger<ResilientChatClient>()))
+            .UseLogging(loggers)
+            .Build();
 
     public static LlamaChatClient CreateClient(LlamaModel model, TeacherOptions options, ILoggerFactory loggers,
         IReadOnlyList<(string Path, float Scale)>? lora = null) =>

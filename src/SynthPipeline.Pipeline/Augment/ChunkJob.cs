@@ -9,6 +9,13 @@ namespace SynthPipeline.Pipeline.Augment;
 /// </summary>
 public sealed record ChunkJob(string File, int Index, int Start, int End, string Text, SourcePair? Pair)
 {
+    /// <summary>The job for one pair of a pairs file: its line is the chunk index, the pair itself the source text.</summary>
+    public static ChunkJob ForPair(string file, SourcePair pair)
+    {
+        ArgumentNullException.ThrowIfNull(pair);
+        return new ChunkJob(file, pair.Line, pair.Start, pair.End, $"Question: {pair.Question}\nAnswer: {pair.Answer}", pair);
+    }
+
     /// <summary>"file#index", the source named in rejections.</summary>
     public string Source => $"{File}#{Index}";
 

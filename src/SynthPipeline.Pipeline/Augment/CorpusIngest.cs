@@ -49,10 +49,10 @@ public sealed class CorpusIngest(RunStore store, CorpusReader reader, Func<strin
             var stored = chunks.Select(c => new StoredChunk(file, c.Index, c.Start, c.End, c.Tokens, "pending")).ToList();
             store.SaveDocument(new StoredDocument(file, "ok", null, null, document.Text.Length, document.Pages, chunks.Count, document.Sha256), stored);
             progress.DocumentRead(document.Pages, chunks.Count);
-            return stored.Select(c => Job(c, document.Text[c.Start..c.End], null));
+            return stored.Select(c => Job(c, document.Text));
         }
         progress.DocumentRead(0, 0);
-        return _chunks[file].Where(c => c.Status == "pending").Select(c => Job(c, document!.Text[c.Start..c.End], null)).ToList();
+        return _chunks[file].Where(c => c.Status == "pending").Select(c => Job(c, document!.Text)).ToList();
     }
 
     /// <summary>
@@ -78,12 +78,12 @@ public sealed class CorpusIngest(RunStore store, CorpusReader reader, Func<strin
             var stored = pairs.Select(p => new StoredChunk(file, p.Line, p.Start, p.End, 0, "pending")).ToList();
             store.SaveDocument(new StoredDocument(file, "ok", null, null, 0, 0, stored.Count, null), stored);
             progress.DocumentRead(0, stored.Count);
-            return pairs.Select((p, i) => Job(stored[i], $"Question: {p.Question}\nAnswer: {p.Answer}", p));
+            return pairs.Select(p => ChunkJob.ForPair(file, p));
         }
         var pending = _chunks[file].Where(c => c.Status == "pending").Select(c => c.Index).ToHashSet();
         return pairs.Where(p => pending.Contains(p.Line))
-            .Select(p => new ChunkJob(file, p.Line, p.Start, p.End, $"Question: {p.Question}\nAnswer: {p.Answer}", p)).ToList();
+            .Select(p => ChunkJob.ForPair(file, p)).ToList();
     }
 
-    private static ChunkJob Job(StoredChunk c, string text, SourcePair? pair) => new(c.File, c.Index, c.Start, c.End, text, pair);
+    private static ChunkJob Job(StoredChunk c, string document) => new(c.File, c.Index, c.Start, c.End, document[c.Start..c.End], null);
 }

@@ -9,6 +9,9 @@ using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Pipeline.Output;
 
+/// <summary>Accepted examples with near-duplicate questions removed, and the removed ones as rejections.</summary>
+public sealed record DeduplicatedExamples(IReadOnlyList<StoredExample> Kept, IReadOnlyList<StoredRejection> NearDuplicates);
+
 /// <summary>What the dataset card says about how an augment run was made.</summary>
 public sealed record AugmentDescription(string RunName, string? Corpus, string? Pairs, string Teacher, bool DemoTeacher, IReadOnlyDictionary<string, string> Settings);
 
@@ -86,7 +89,7 @@ public static class AugmentExporter
     /// returned as a rejection naming the example it repeats. Pairs taken from a pairs file are kept as they are.
     /// Deterministic, so a resumed run writes the same dataset.
     /// </summary>
-    public static (IReadOnlyList<StoredExample> Kept, IReadOnlyList<StoredRejection> Dropped) Deduplicate(IReadOnlyList<StoredExample> examples, double threshold)
+    public static DeduplicatedExamples Deduplicate(IReadOnlyList<StoredExample> examples, double threshold)
     {
         ArgumentNullException.ThrowIfNull(examples);
         var kept = new List<StoredExample>();
@@ -112,15 +115,21 @@ public static class AugmentExporter
             }
             kept.AddRange(keptOfKind);
         }
-        return (kept.OrderBy(e => e.Id, StringComparer.Ordinal).ToList(), dropped);
+        return new DeduplicatedExamples(kept.OrderBy(e => e.Id, StringComparer.Ordinal).ToList(), dropped);
     }
 
-    public static void Export(RunStore store, string folder, AugmentDescription run, AugmentOptions options, string? systemPrompt)
+    /// <summary>
+    /// Writes every file of the run folder from <paramref name="store"/> (documents, chunks, rejections) and
+    /// <paramref name="dataset"/> (the store's examples after <see cref="Deduplicate"/>, computed once by the caller,
+    /// which also builds the system prompt from them).
+    /// </summary>
+    public static void Export(RunStore store, DeduplicatedExamples dataset, string folder, AugmentDescription run, AugmentOptions options, string? systemPrompt)
     {
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(options);
-        var (examples, nearDuplicates) = Deduplicate(store.Examples(), options.RougeThreshold);
+        var (examples, nearDuplicates) = dataset;
         var (conversations, mixedCount) = Conversations(examples, options, systemPrompt);
         object Provenance(StoredExample e) => new { example = e.Id, kind = Kind(e.Kind), file = e.File, chunk = e.Chunk, start = e.SpanStart, end = e.SpanEnd };
         WriteLines(Path.Combine(folder, "openai-chat.jsonl"), conversations.Select(c => JsonSerializer.Serialize(new

@@ -36,17 +36,20 @@ internal static class AugmentReport
                 byReason[g.Key] = g.Count();
             reasons[name] = byReason;
         }
+        // One pass over each table, not one per document: a corpus may have thousands of files.
+        var doneByFile = chunks.Where(c => c.Status == "done").CountBy(c => c.File).ToDictionary(StringComparer.Ordinal);
+        var examplesByFile = examples.CountBy(e => (e.File, e.Kind)).ToDictionary();
+        // A rejection's source is "file#chunk"; the file is everything before the last '#'.
+        var rejectedByFile = rejections.CountBy(r => r.Source[..Math.Max(0, r.Source.LastIndexOf('#'))]).ToDictionary(StringComparer.Ordinal);
         var perFile = new JsonObject();
         foreach (var d in documents.Where(d => d.Status == "ok"))
         {
-            var source = rejections.Where(r => r.Source.StartsWith(d.File + "#", StringComparison.Ordinal)).ToList();
             var entry = new JsonObject
             {
-                ["pages"] = d.Pages, ["characters"] = d.Characters, ["chunks"] = d.Chunks,
-                ["chunks_done"] = chunks.Count(c => c.File == d.File && c.Status == "done"),
+                ["pages"] = d.Pages, ["characters"] = d.Characters, ["chunks"] = d.Chunks, ["chunks_done"] = doneByFile.GetValueOrDefault(d.File),
             };
-            foreach (var kind in Enum.GetValues<ExampleKind>()) entry[AugmentExporter.Kind(kind)] = examples.Count(e => e.File == d.File && e.Kind == kind);
-            entry["rejected"] = source.Count;
+            foreach (var kind in Enum.GetValues<ExampleKind>()) entry[AugmentExporter.Kind(kind)] = examplesByFile.GetValueOrDefault((d.File, kind));
+            entry["rejected"] = rejectedByFile.GetValueOrDefault(d.File);
             perFile[d.File] = entry;
         }
         var refusals = examples.Where(e => e.Kind == ExampleKind.Refusal).Select(e => ResponseChecks.Opening(e.Answer)).ToList();

@@ -110,7 +110,7 @@ public sealed class AugmentRunTests : IDisposable
         var stopping = new ScriptedTeacher(p =>
         {
             if (Interlocked.Increment(ref calls) == 25) stop.Cancel();
-            return good.GetResponseAsync([new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.User, p)]).Result.Text;
+            return good.Answer(p);
         });
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunAsync(broken, Options(corpus), stopping, stop.Token));
         using (var partial = RunStore.Open(broken))
@@ -153,7 +153,7 @@ public sealed class AugmentRunTests : IDisposable
         var options = Options(corpus);
         await RunAsync(run, options, ScriptedTeacher.Good());
         using var store = RunStore.Open(run);
-        AugmentExporter.Export(store, run, new AugmentDescription("run", corpus, null, "scripted", false, new Dictionary<string, string>()), options, "SYSTEM");
+        AugmentExporter.Export(store, AugmentExporter.Deduplicate(store.Examples(), options.RougeThreshold), run, new AugmentDescription("run", corpus, null, "scripted", false, new Dictionary<string, string>()), options, "SYSTEM");
 
         var lines = File.ReadAllLines(Path.Combine(run, "openai-chat.jsonl"));
         var negatives = 0;

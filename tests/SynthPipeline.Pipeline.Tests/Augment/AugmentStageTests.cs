@@ -75,7 +75,7 @@ public sealed class AugmentStageTests : IDisposable
     {
         var good = ScriptedTeacher.Good();
         var scripted = new ScriptedTeacher(p => p.Contains("in which a user's question rests on a false premise", StringComparison.Ordinal)
-            ? "Contradicts: NO\nCorrects: YES\nReason: the source does not mention this at all." : ScriptedTeacherAnswer(good, p));
+            ? "Contradicts: NO\nCorrects: YES\nReason: the source does not mention this at all." : good.Answer(p));
         var work = Chunk();
         await new NegativeStage(Teacher(scripted)).RunAsync(work, CancellationToken.None);
         var r = Assert.Single(work.Rejected);
@@ -126,6 +126,4 @@ public sealed class AugmentStageTests : IDisposable
         Assert.Single(again.Accepted);
     }
 
-    private static string ScriptedTeacherAnswer(ScriptedTeacher teacher, string prompt) =>
-        teacher.GetResponseAsync([new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.User, prompt)]).Result.Text;
 }

@@ -11,6 +11,9 @@ internal sealed class ScriptedTeacher(Func<string, string> answer) : IChatClient
 {
     public ConcurrentQueue<string> Prompts { get; } = new();
 
+    /// <summary>This teacher's answer to <paramref name="prompt"/>, without recording it.</summary>
+    public string Answer(string prompt) => answer(prompt);
+
     public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var prompt = messages.Last().Text;

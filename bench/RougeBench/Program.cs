@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using SynthPipeline.Novelty;
+using SynthPipeline.Core.Novelty;
 
 // ROUGE-L novelty filter: the fast index against the naive all-pairs reference port, on N instructions fed in
 // order (each is checked against every instruction accepted before it, and accepted when its max F <= 0.7).

@@ -1,9 +1,7 @@
 using System.CommandLine;
 using SynthPipeline.Cli.Commands;
-using SynthPipeline.Llama;
-using SynthPipeline.Llama.Gguf;
-using SynthPipeline.Llama.Teacher;
-using SynthPipeline.Options;
+using SynthPipeline.Core;
+using SynthPipeline.Core.Options;
 
 namespace SynthPipeline.Cli;
 
@@ -14,6 +12,9 @@ public static class SynthApp
     public const int ExitFailure = 1;
     public const int ExitBadConfiguration = 2;
     public const int ExitCancelled = 130;
+
+    /// <summary>An unexpected exception: a bug (EX_SOFTWARE).</summary>
+    public const int ExitBug = 70;
 
     public static RootCommand CreateRoot()
     {
@@ -31,7 +32,7 @@ public static class SynthApp
     {
         try
         {
-            // Our own handler maps known failures to one clear line and an exit code, instead of a stack trace.
+            // Our own handler: a user error is one clear line and an exit code; anything else keeps its stack trace.
             return await CreateRoot().Parse(args).InvokeAsync(new InvocationConfiguration
             {
                 EnableDefaultExceptionHandler = false,
@@ -51,13 +52,18 @@ public static class SynthApp
             await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return ExitBadConfiguration;
         }
-        catch (Exception e) when (e is GgufFormatException or FileNotFoundException or LlamaModelException or LlamaNativeLibraryException
-                                       or InvalidGrammarException or PromptTooLongException or ArgumentException
-                                       or Pipeline.Seeds.SeedFormatException or InvalidOperationException
-                                       or Training.Data.TrainingDataException or NotSupportedException or InvalidDataException or DirectoryNotFoundException)
+        catch (UserErrorException e)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
             return ExitFailure;
+        }
+#pragma warning disable CA1031 // the last resort: anything else is a bug, shown whole
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            await Console.Error.WriteLineAsync($"error: {e}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync("This is a bug in synth, not in your input or settings; please report it with the lines above.").ConfigureAwait(false);
+            return ExitBug;
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SynthPipeline.Llama.Native;
+using SynthPipeline.Core.Options;
 
 namespace SynthPipeline.Llama;
 
@@ -22,10 +23,10 @@ public sealed record LlamaContextOptions
     /// <summary>null = auto, true = on, false = off.</summary>
     public bool? FlashAttention { get; init; }
 
-    /// <summary>KV cache element type, for example "f16" or "q8_0".</summary>
-    public string KvCacheType { get; init; } = "f16";
+    /// <summary>KV cache element type.</summary>
+    public KvCacheType KvCacheType { get; init; } = KvCacheType.F16;
 
-    /// <summary>One KV buffer shared by all sequences, required to share a prompt prefix between sequences.</summary>
+    /// <summary>One KV buffer shared by all sequences (true), or one stream per sequence (false, what the engine uses).</summary>
     public bool UnifiedKvCache { get; init; } = true;
 }
 
@@ -188,13 +189,13 @@ public sealed unsafe class LlamaContext : IDisposable
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static byte OnAbort(nint data) => ((AbortFlag)GCHandle.FromIntPtr(data).Target!).Requested != 0 ? (byte)1 : (byte)0;
 
-    private static Gguf.GgmlType ParseKvType(string name) => name.ToUpperInvariant() switch
+    private static Gguf.GgmlType ParseKvType(KvCacheType type) => type switch
     {
-        "F16" => Gguf.GgmlType.F16,
-        "F32" => Gguf.GgmlType.F32,
-        "BF16" => Gguf.GgmlType.BF16,
-        "Q8_0" => Gguf.GgmlType.Q8_0,
-        "Q4_0" => Gguf.GgmlType.Q4_0,
-        _ => throw new ArgumentException($"unknown KV cache type '{name}' (Engine:KvCacheType): use f16, bf16, f32, q8_0 or q4_0"),
+        KvCacheType.F16 => Gguf.GgmlType.F16,
+        KvCacheType.F32 => Gguf.GgmlType.F32,
+        KvCacheType.BF16 => Gguf.GgmlType.BF16,
+        KvCacheType.Q8_0 => Gguf.GgmlType.Q8_0,
+        KvCacheType.Q4_0 => Gguf.GgmlType.Q4_0,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a KV cache type"),
     };
 }

@@ -1,4 +1,5 @@
 using SynthPipeline.Llama.Native;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Llama;
 
@@ -20,7 +21,7 @@ public sealed unsafe class LlamaLoraAdapter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         var full = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new FileNotFoundException($"LoRA adapter '{full}' does not exist", full);
+        if (!File.Exists(full)) throw new UserErrorException($"LoRA adapter '{full}' does not exist");
         Gguf.GgufReader.Read(full);
         NativeLog.ClearRecentProblems();
         var native = NativeMethods.LlamaAdapterLoraInit(model.Handle, full);

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Llama.Native;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Llama;
 
@@ -106,7 +107,7 @@ public sealed unsafe class LlamaModel : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= new LlamaModelLoadOptions();
         var full = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(full)) throw new FileNotFoundException($"model file '{full}' does not exist", full);
+        if (!File.Exists(full)) throw new UserErrorException($"model file '{full}' does not exist");
         var gguf = GgufReader.Read(full);
         cancellationToken.ThrowIfCancellationRequested();
         LlamaLibrary.EnsureInitialized();

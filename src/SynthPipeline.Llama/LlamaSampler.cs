@@ -1,9 +1,10 @@
 using SynthPipeline.Llama.Native;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Llama;
 
 /// <summary>A grammar that llama.cpp could not parse.</summary>
-public sealed class InvalidGrammarException : ArgumentException
+public sealed class InvalidGrammarException : UserErrorException
 {
     public InvalidGrammarException(string message) : base(message) { }
 }

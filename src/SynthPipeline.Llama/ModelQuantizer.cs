@@ -1,4 +1,5 @@
 using SynthPipeline.Llama.Native;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Llama;
 
@@ -16,7 +17,7 @@ public static unsafe class ModelQuantizer
     public static void Quantize(string inputPath, string outputPath, string fileType, int threads = 0)
     {
         if (!FileTypes.TryGetValue(fileType, out var ftype))
-            throw new ArgumentException($"unknown quantization type '{fileType}'; use one of {string.Join(", ", FileTypes.Keys)}", nameof(fileType));
+            throw new UserErrorException($"unknown quantization type '{fileType}'; use one of {string.Join(", ", FileTypes.Keys)}");
         Gguf.GgufReader.Read(inputPath);
         LlamaLibrary.EnsureInitialized();
         var p = NativeMethods.LlamaModelQuantizeDefaultParams();

@@ -1,3 +1,4 @@
+using SynthPipeline.Core;
 namespace SynthPipeline.Llama;
 
 /// <summary>
@@ -34,7 +35,7 @@ public sealed record SamplingSettings
     {
         static void Check(bool ok, string what)
         {
-            if (!ok) throw new ArgumentException($"invalid sampling setting: {what}");
+            if (!ok) throw new UserErrorException($"invalid sampling setting: {what}");
         }
         Check(float.IsFinite(Temperature) && Temperature >= 0, $"Temperature={Temperature} must be >= 0");
         Check(TopK >= 0, $"TopK={TopK} must be >= 0 (0 disables)");

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using SynthPipeline.Llama.Gguf;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Training;
 
@@ -28,7 +29,7 @@ public static unsafe class GgufDequantizer
         if (block == 0)
         {
             if (!TensorCodec.CanEncode(tensor.Type))
-                throw new NotSupportedException($"tensor '{tensor.Name}' is {tensor.Type}; the trainer reads F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K");
+                throw new UserErrorException($"tensor '{tensor.Name}' is {tensor.Type}; the trainer reads F32, F16, BF16, Q8_0, Q4_0, Q4_K and Q6_K");
             TensorCodec.Decode(tensor.Type, data, count).CopyTo(destination);
             return;
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Training;
 
@@ -12,13 +13,13 @@ public static class HuggingFaceCheckpoint
     public static (LlamaConfig Config, IReadOnlyList<NamedTensor> Tensors) Read(string folder)
     {
         var configPath = Path.Combine(folder, "config.json");
-        if (!File.Exists(configPath)) throw new FileNotFoundException($"'{folder}' has no config.json: not a Hugging Face checkpoint", configPath);
+        if (!File.Exists(configPath)) throw new UserErrorException($"'{folder}' has no config.json: not a Hugging Face checkpoint");
         using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
         var c = doc.RootElement;
         var modelType = c.TryGetProperty("model_type", out var mt) ? mt.GetString() : null;
         if (modelType is not ("llama" or "qwen2"))
-            throw new NotSupportedException($"'{configPath}' describes a '{modelType ?? "(no model_type)"}' model; the trainer supports llama and qwen2");
-        int Int(string key) => c.TryGetProperty(key, out var v) ? v.GetInt32() : throw new InvalidDataException($"'{configPath}' lacks \"{key}\"");
+            throw new UserErrorException($"'{configPath}' describes a '{modelType ?? "(no model_type)"}' model; the trainer supports llama and qwen2");
+        int Int(string key) => c.TryGetProperty(key, out var v) ? v.GetInt32() : throw new UserErrorException($"'{configPath}' lacks \"{key}\"");
         var hidden = Int("hidden_size");
         var heads = Int("num_attention_heads");
         var kvHeads = c.TryGetProperty("num_key_value_heads", out var kv) ? kv.GetInt32() : heads;
@@ -28,7 +29,7 @@ public static class HuggingFaceCheckpoint
             c.TryGetProperty("max_position_embeddings", out var ctx) ? ctx.GetInt32() : 2048);
 
         var files = Directory.GetFiles(folder, "*.safetensors").Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0) throw new FileNotFoundException($"'{folder}' has no .safetensors weights");
+        if (files.Count == 0) throw new UserErrorException($"'{folder}' has no .safetensors weights");
         var tensors = new List<NamedTensor>();
         foreach (var file in files)
             foreach (var t in Safetensors.Read(file).Tensors)
@@ -106,7 +107,7 @@ public static class HuggingFaceCheckpoint
                 using var doc = JsonDocument.Parse(k.Json);
                 return Llama3RopeFactors(c, doc.RootElement).Zip(stored).All(p => Math.Abs(p.First - p.Second) <= 1e-5f * Math.Abs(p.Second));
             });
-            if (match.Json is null) throw new NotSupportedException("the model's rope_freqs are not Llama 3.1/3.2 rope scaling; it cannot be written for Hugging Face");
+            if (match.Json is null) throw new UserErrorException("the model's rope_freqs are not Llama 3.1/3.2 rope scaling; it cannot be written for Hugging Face");
             config["rope_scaling"] = JsonSerializer.Deserialize<Dictionary<string, object>>(match.Json)!;
         }
         File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
@@ -160,7 +161,7 @@ public static class HuggingFaceCheckpoint
             "mlp.up_proj.weight" => "ffn_up.weight",
             "mlp.down_proj.weight" => "ffn_down.weight",
             "self_attn.rotary_emb.inv_freq" => null,
-            _ => throw new InvalidDataException($"'{file}': unknown tensor {hf}"),
+            _ => throw new UserErrorException($"'{file}': unknown tensor {hf}"),
         };
         return mapped is null ? null : $"blk.{layer}.{mapped}";
     }

@@ -1,4 +1,5 @@
 using SynthPipeline.Llama.Gguf;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Training;
 
@@ -23,12 +24,12 @@ public sealed record LlamaConfig(
     public static LlamaConfig FromGguf(GgufFile gguf)
     {
         ArgumentNullException.ThrowIfNull(gguf);
-        var arch = gguf.Architecture ?? throw new InvalidDataException($"'{gguf.Path}' has no general.architecture");
+        var arch = gguf.Architecture ?? throw new UserErrorException($"'{gguf.Path}' has no general.architecture");
         if (!Supported.Contains(arch))
-            throw new NotSupportedException($"'{gguf.Path}' is a '{arch}' model; the trainer supports {string.Join(", ", Supported)}");
+            throw new UserErrorException($"'{gguf.Path}' is a '{arch}' model; the trainer supports {string.Join(", ", Supported)}");
         int Int(string key, int? fallback = null)
         {
-            var v = gguf[$"{arch}.{key}"]?.Value ?? (object?)fallback ?? throw new InvalidDataException($"'{gguf.Path}' lacks {arch}.{key}");
+            var v = gguf[$"{arch}.{key}"]?.Value ?? (object?)fallback ?? throw new UserErrorException($"'{gguf.Path}' lacks {arch}.{key}");
             return Convert.ToInt32(v, System.Globalization.CultureInfo.InvariantCulture);
         }
         float Float(string key, float fallback) =>

@@ -1,6 +1,7 @@
 using SynthPipeline.Llama.Gguf;
 using TorchSharp;
 using static TorchSharp.torch;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Training;
 
@@ -70,12 +71,12 @@ public sealed class LlamaTransformer : IDisposable
                 weights[name] = (type == ScalarType.Float32 && device.type == DeviceType.CPU ? t : t.to(type).to(device)).MoveToOuterDisposeScope();
             }
             foreach (var required in new[] { "token_embd.weight", "output_norm.weight" })
-                if (!weights.ContainsKey(required)) throw new InvalidDataException($"'{source}' lacks the tensor {required}");
+                if (!weights.ContainsKey(required)) throw new UserErrorException($"'{source}' lacks the tensor {required}");
             for (var l = 0; l < config.BlockCount; l++)
             {
-                var q = weights.GetValueOrDefault($"blk.{l}.attn_q.weight") ?? throw new InvalidDataException($"'{source}' lacks blk.{l}.attn_q.weight");
+                var q = weights.GetValueOrDefault($"blk.{l}.attn_q.weight") ?? throw new UserErrorException($"'{source}' lacks blk.{l}.attn_q.weight");
                 if (q.shape[1] != config.EmbeddingLength || q.shape[0] != config.HeadCount * config.HeadDimension)
-                    throw new InvalidDataException($"'{source}': blk.{l}.attn_q.weight has shape [{string.Join(", ", q.shape)}], expected [{config.HeadCount * config.HeadDimension}, {config.EmbeddingLength}]");
+                    throw new UserErrorException($"'{source}': blk.{l}.attn_q.weight has shape [{string.Join(", ", q.shape)}], expected [{config.HeadCount * config.HeadDimension}, {config.EmbeddingLength}]");
             }
             var (cos, sin) = RopeTables(config, weights.GetValueOrDefault("rope_freqs.weight"), device);
             return new LlamaTransformer(config, weights, device, scope, cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());

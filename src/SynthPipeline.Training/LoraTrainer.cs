@@ -4,6 +4,7 @@ using SynthPipeline.Training.Data;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Training;
 
@@ -306,8 +307,8 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
 
     private static void Copy(Dictionary<string, NamedTensor> from, string name, Tensor into)
     {
-        if (!from.TryGetValue(name, out var t)) throw new InvalidDataException($"the checkpoint lacks {name}");
-        if (!t.Shape.SequenceEqual(into.shape)) throw new InvalidDataException($"checkpoint tensor {name} has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", into.shape)}]");
+        if (!from.TryGetValue(name, out var t)) throw new UserErrorException($"the checkpoint lacks {name}");
+        if (!t.Shape.SequenceEqual(into.shape)) throw new UserErrorException($"checkpoint tensor {name} has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", into.shape)}]");
         into.copy_(tensor(t.Values, t.Shape).to(into.device));
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Training;
 
@@ -54,9 +55,9 @@ public static class Safetensors
     public static (IReadOnlyList<NamedTensor> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
     {
         var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < 8) throw new InvalidDataException($"'{path}' is too short to be a safetensors file");
+        if (bytes.Length < 8) throw new UserErrorException($"'{path}' is too short to be a safetensors file");
         var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLength > (ulong)bytes.Length - 8) throw new InvalidDataException($"'{path}': header length {headerLength} exceeds the file");
+        if (headerLength > (ulong)bytes.Length - 8) throw new UserErrorException($"'{path}': header length {headerLength} exceeds the file");
         JsonObject header;
         try
         {
@@ -64,7 +65,7 @@ public static class Safetensors
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"'{path}': the header is not valid JSON ({e.Message})");
+            throw new UserErrorException($"'{path}': the header is not valid JSON ({e.Message})");
         }
         var dataStart = 8 + (long)headerLength;
         var tensors = new List<NamedTensor>();
@@ -80,9 +81,9 @@ public static class Safetensors
             var shape = node["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
             var range = node["data_offsets"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
             var count = shape.Aggregate(1L, (a, d) => a * d);
-            var size = dtype switch { "F32" => 4, "F16" or "BF16" => 2, _ => throw new InvalidDataException($"'{path}': tensor '{name}' is {dtype}; F32, F16 and BF16 are read") };
+            var size = dtype switch { "F32" => 4, "F16" or "BF16" => 2, _ => throw new UserErrorException($"'{path}': tensor '{name}' is {dtype}; F32, F16 and BF16 are read") };
             if (range[1] - range[0] != count * size || dataStart + range[1] > bytes.Length)
-                throw new InvalidDataException($"'{path}': tensor '{name}' has a byte range that does not match its shape or lies outside the file");
+                throw new UserErrorException($"'{path}': tensor '{name}' has a byte range that does not match its shape or lies outside the file");
             var raw = bytes.AsSpan((int)(dataStart + range[0]), (int)(range[1] - range[0]));
             var values = new float[count];
             for (var i = 0; i < count; i++)

@@ -3,6 +3,7 @@ using SynthPipeline.Llama;
 using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Training.Data;
 using static TorchSharp.torch;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Training;
 
@@ -34,8 +35,8 @@ public static class TrainingRun
         ArgumentNullException.ThrowIfNull(log);
         ArgumentNullException.ThrowIfNull(onStep);
         settings.Lora.Validate();
-        if (settings.EvalFraction is < 0 or >= 1) throw new ArgumentException($"--eval-fraction {settings.EvalFraction} must be in [0, 1)");
-        if (settings.DataFiles.Count == 0) throw new ArgumentException("give at least one training file (--data)");
+        if (settings.EvalFraction is < 0 or >= 1) throw new UserErrorException($"--eval-fraction {settings.EvalFraction} must be in [0, 1)");
+        if (settings.DataFiles.Count == 0) throw new UserErrorException("give at least one training file (--data)");
         var device = cuda.is_available() ? CUDA : CPU;
         log($"training on {(device.type == TorchSharp.DeviceType.CUDA ? "CUDA (GPU), bf16" : "the CPU, float32")}");
 
@@ -47,11 +48,11 @@ public static class TrainingRun
             : LlamaTransformer.Load(GgufReader.Read(settings.ModelPath), device, dtype);
         log($"loaded {model.Config.Architecture} ({model.Config.BlockCount} blocks, {model.Config.EmbeddingLength} wide) in {System.Diagnostics.Stopwatch.GetElapsedTime(loadStarted).TotalSeconds:F1} s");
         var tokenizerPath = settings.TokenizerPath ?? (Directory.Exists(settings.ModelPath)
-            ? throw new ArgumentException($"'{settings.ModelPath}' is a Hugging Face folder: give --tokenizer, a GGUF with its vocabulary and chat template")
+            ? throw new UserErrorException($"'{settings.ModelPath}' is a Hugging Face folder: give --tokenizer, a GGUF with its vocabulary and chat template")
             : settings.ModelPath);
         using var student = LlamaModel.Load(tokenizerPath, new LlamaModelLoadOptions { VocabOnly = true });
         if (student.Vocab.TokenCount != model.Config.VocabSize)
-            throw new InvalidDataException($"the tokenizer '{tokenizerPath}' has {student.Vocab.TokenCount} tokens but the model's embedding has {model.Config.VocabSize} rows");
+            throw new UserErrorException($"the tokenizer '{tokenizerPath}' has {student.Vocab.TokenCount} tokens but the model's embedding has {model.Config.VocabSize} rows");
         var tokenizer = new ChatTokenizer(student);
         var examples = new List<TokenizedExample>();
         var skipped = 0;
@@ -88,7 +89,7 @@ public static class TrainingRun
         if (resume)
         {
             if (!File.Exists(Path.Combine(checkpoint, "checkpoint.safetensors")))
-                throw new ArgumentException($"--resume: '{settings.Output}' has no checkpoint to continue from");
+                throw new UserErrorException($"--resume: '{settings.Output}' has no checkpoint to continue from");
             trainer.LoadCheckpoint(checkpoint);
             if (File.Exists(historyPath))
                 steps.AddRange(JsonSerializer.Deserialize<List<StepRecord>>(File.ReadAllText(historyPath))!.Where(s => s.Step <= trainer.Step));

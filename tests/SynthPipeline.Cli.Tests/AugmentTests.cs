@@ -123,18 +123,19 @@ public sealed class AugmentTests
     }
 
     [Fact]
-    public async Task Augment_KilledAtRandomPointsAndResumed_SameDatasetAsAnUninterruptedRunWithoutDuplicates()
+    public async Task Augment_KilledAtPointsFromStartToExportAndResumed_SameDatasetAsAnUninterruptedRunWithoutDuplicates()
     {
         var dir = SynthProcess.ScratchDirectory();
         string[] args = ["augment", ShippedCorpus, "--chunk-tokens", "128"];
         var whole = await SynthProcess.RunAsync(dir, Demo, [.. args, "--run-name", "whole"]);
         Assert.True(whole.ExitCode == 0, whole.Stderr);
 
-        var kills = await SynthProcess.KillAtRandomPointsAsync(dir, Demo, [.. args, "--run-name", "killed"], ["augment", "--resume", "killed"],
-            Run(dir, "killed"), seed: 20261123, maxKills: 3, minDelayMs: 800, maxDelayMs: 2500);
+        var kills = await SynthProcess.KillAtPointsAsync(dir, Demo, [.. args, "--run-name", "killed"], ["augment", "--resume", "killed"],
+            Run(dir, "killed"), GenerateTests.KillPoints("SELECT COUNT(*) FROM chunks WHERE status = 'done'", 3));
         var final = await SynthProcess.RunAsync(dir, Demo, "augment", "--resume", "killed");
         Assert.True(final.ExitCode == 0, final.Stderr);
-        Assert.True(kills >= 2, $"only {kills} kills landed before the run finished");
+        Assert.True(kills >= 3, $"only {kills} kills landed on a running process");
+        Assert.Empty(Directory.GetDirectories(Path.Combine(dir, "output"), ".*"));
 
         foreach (var file in new[] { "alpaca.jsonl", "sharegpt.jsonl", "openai-chat.jsonl", "review.csv", "system-prompt.txt" })
             Assert.Equal(Lines(Path.Combine(Run(dir, "whole"), file)), Lines(Path.Combine(Run(dir, "killed"), file)));

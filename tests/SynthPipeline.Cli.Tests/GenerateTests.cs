@@ -35,21 +35,33 @@ public sealed class GenerateTests
         Assert.False(File.Exists(Path.Combine(run, "alpaca.jsonl.tmp")));
     }
 
+    /// <summary>
+    /// Kill points for a run: a spread over its first two seconds (folder creation, model load, first requests), then
+    /// states it must have reached (work committed, export begun), so a slow machine kills at the same states.
+    /// </summary>
+    internal static SynthProcess.KillPoint[] KillPoints(string midRunSql, int midRunCount) =>
+    [
+        .. new[] { 0, 40, 100, 200, 350, 600, 1000, 1500, 2000 }.Select(ms => SynthProcess.After(TimeSpan.FromMilliseconds(ms))),
+        SynthProcess.WhenStoreCount(midRunSql, midRunCount),
+        SynthProcess.WhenFileExists("alpaca.jsonl"),
+    ];
+
     [Fact]
-    public async Task Generate_KilledAtRandomPointsAndResumed_SameDatasetAsAnUninterruptedRun()
+    public async Task Generate_KilledAtPointsFromStartToExportAndResumed_SameDatasetAsAnUninterruptedRun()
     {
         var dir = SynthProcess.ScratchDirectory();
         var whole = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--count", "40", "--run-name", "whole");
         Assert.True(whole.ExitCode == 0, whole.Stderr);
 
-        var kills = await SynthProcess.KillAtRandomPointsAsync(dir, Deterministic, ["generate", "--count", "40", "--run-name", "killed"],
-            ["generate", "--resume", "killed"], Run(dir, "killed"), seed: 20261122, maxKills: 4, minDelayMs: 400, maxDelayMs: 2500);
+        var kills = await SynthProcess.KillAtPointsAsync(dir, Deterministic, ["generate", "--count", "40", "--run-name", "killed"],
+            ["generate", "--resume", "killed"], Run(dir, "killed"), KillPoints("SELECT COUNT(*) FROM processed_prompts", 3));
         var final = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--resume", "killed");
         Assert.True(final.ExitCode == 0, final.Stderr);
-        Assert.True(kills >= 2, $"only {kills} kills landed before the run finished");
+        Assert.True(kills >= 3, $"only {kills} kills landed on a running process");
+        Assert.Empty(Directory.GetDirectories(Path.Combine(dir, "output"), ".*"));
 
         foreach (var file in new[] { "alpaca.jsonl", "sharegpt.jsonl", "openai-chat.jsonl", "review.csv" })
-            Assert.Equal(Lines(Path.Combine(Run(dir, "whole"), file)), Lines(Path.Combine(Run(dir, "killed"), file)));
+            Assert.Equal(File.ReadAllBytes(Path.Combine(Run(dir, "whole"), file)), File.ReadAllBytes(Path.Combine(Run(dir, "killed"), file)));
         Assert.Equal(Lines(Path.Combine(Run(dir, "whole"), "rejected.jsonl")).Order(), Lines(Path.Combine(Run(dir, "killed"), "rejected.jsonl")).Order());
         var instructions = Lines(Path.Combine(Run(dir, "killed"), "alpaca.jsonl"))
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("instruction").GetString()).Distinct().Count();

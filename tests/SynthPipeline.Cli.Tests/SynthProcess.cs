@@ -50,32 +50,74 @@ internal static class SynthProcess
     }
 
     /// <summary>
-    /// Starts <paramref name="startArgs"/>, kills it (SIGKILL) after a random delay, and goes on with
-    /// <paramref name="resumeArgs"/> once a run folder with state exists, until <paramref name="maxKills"/> kills landed or a
-    /// run finished by itself; returns the number of kills. A process killed before it announced its run leaves nothing
-    /// to resume, so its folder is removed and the start is repeated.
+    /// A moment to kill a run at: a task that completes when the process has reached it (an observable state of the
+    /// run folder or of stderr, or a delay after the start), or when the process has ended by itself.
     /// </summary>
-    public static async Task<int> KillAtRandomPointsAsync(string dir, IDictionary<string, string> environment, string[] startArgs, string[] resumeArgs,
-        string runFolder, int seed, int maxKills, int minDelayMs, int maxDelayMs)
+    public delegate Task KillPoint(Process process, string runFolder, Func<string> stderrSoFar);
+
+    /// <summary>Kills at <paramref name="delay"/> after the start, whatever the run is doing then.</summary>
+    public static KillPoint After(TimeSpan delay) => (p, _, _) => Task.WhenAny(p.WaitForExitAsync(), Task.Delay(delay));
+
+    /// <summary>Kills once <paramref name="file"/> exists in the run folder.</summary>
+    public static KillPoint WhenFileExists(string file) => (p, run, _) => Until(p, () => File.Exists(Path.Combine(run, file)));
+
+    /// <summary>Kills once stderr holds <paramref name="text"/>.</summary>
+    public static KillPoint WhenStderrContains(string text) => (p, _, stderr) => Until(p, () => stderr().Contains(text, StringComparison.Ordinal));
+
+    /// <summary>Kills once <paramref name="sql"/> (a count) on the run's state.db reaches <paramref name="atLeast"/>.</summary>
+    public static KillPoint WhenStoreCount(string sql, int atLeast) => (p, run, _) => Until(p, () => StoreCount(Path.Combine(run, "state.db"), sql) >= atLeast);
+
+    private static async Task Until(Process p, Func<bool> reached)
     {
-        var rng = new Random(seed);
-        var kills = 0;
-        var started = false;
-        for (var attempt = 0; attempt < 12 && kills < maxKills; attempt++)
+        while (!p.HasExited && !reached()) await Task.Delay(5);
+    }
+
+    private static long StoreCount(string db, string sql)
+    {
+        if (!File.Exists(db)) return 0;
+        try
         {
-            using var p = Start(dir, environment, started ? resumeArgs : startArgs);
-            var stderr = p.StandardError.ReadToEndAsync();
-            await Task.Delay(rng.Next(minDelayMs, maxDelayMs));
-            if (p.HasExited)
+            using var c = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Mode=ReadOnly;Pooling=False");
+            c.Open();
+            using var q = c.CreateCommand();
+            q.CommandText = sql;
+            return Convert.ToInt64(q.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return 0; // the schema is not there yet, or the writer holds a lock for a moment
+        }
+    }
+
+    /// <summary>
+    /// Starts <paramref name="startArgs"/> and kills it (SIGKILL) at each of <paramref name="points"/> in turn. After
+    /// every kill the run folder is either absent (killed before the run was complete: started again with the same
+    /// name) or a resumable run (continued with <paramref name="resumeArgs"/>); anything else fails the test. Returns
+    /// the number of kills that landed on a live process.
+    /// </summary>
+    public static async Task<int> KillAtPointsAsync(string dir, IDictionary<string, string> environment, string[] startArgs, string[] resumeArgs,
+        string runFolder, IReadOnlyList<KillPoint> points)
+    {
+        var kills = 0;
+        foreach (var point in points)
+        {
+            var exists = Directory.Exists(runFolder);
+            Assert.True(!exists || File.Exists(Path.Combine(runFolder, "state.db")), $"'{runFolder}' exists but holds no run");
+            using var p = Start(dir, environment, exists ? resumeArgs : startArgs);
+            var stderr = new System.Text.StringBuilder();
+            p.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
+            p.BeginErrorReadLine();
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            string SoFar() { lock (stderr) return stderr.ToString(); }
+            await point(p, runFolder, SoFar);
+            if (!p.HasExited)
             {
-                Assert.True(p.ExitCode == 0, await stderr);
-                break;
+                p.Kill();
+                kills++;
             }
-            p.Kill();
             await p.WaitForExitAsync();
-            kills++;
-            started = started || File.Exists(Path.Combine(runFolder, "state.db")) && (await stderr).Contains("starting run", StringComparison.Ordinal);
-            if (!started && Directory.Exists(runFolder)) Directory.Delete(runFolder, recursive: true);
+            await stdout;
+            Assert.True(p.ExitCode is 0 or 137, $"exit code {p.ExitCode}: {SoFar()}");
         }
         return kills;
     }

@@ -1,4 +1,4 @@
-using SynthPipeline.Augment;
+using SynthPipeline.Core.Augment;
 
 namespace SynthPipeline.Core.Tests;
 

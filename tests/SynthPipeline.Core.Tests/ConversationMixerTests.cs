@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using SynthPipeline.Augment;
+using SynthPipeline.Core.Augment;
 
 namespace SynthPipeline.Core.Tests;
 

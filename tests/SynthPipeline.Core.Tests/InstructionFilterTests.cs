@@ -1,4 +1,4 @@
-using SynthPipeline.SelfInstruct;
+using SynthPipeline.Core.SelfInstruct;
 
 namespace SynthPipeline.Core.Tests;
 

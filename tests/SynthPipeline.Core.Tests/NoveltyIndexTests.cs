@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using SynthPipeline.Novelty;
+using SynthPipeline.Core.Novelty;
 
 namespace SynthPipeline.Core.Tests;
 

@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using SynthPipeline.Text;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Core.Tests;
 

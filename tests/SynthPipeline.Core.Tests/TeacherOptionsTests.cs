@@ -1,4 +1,4 @@
-using SynthPipeline.Options;
+using SynthPipeline.Core.Options;
 
 namespace SynthPipeline.Core.Tests;
 

@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using SynthPipeline.Corpus;
+using SynthPipeline.Core.Corpus;
 
 namespace SynthPipeline.Core.Tests;
 

@@ -1,4 +1,4 @@
-using SynthPipeline.Corpus;
+using SynthPipeline.Core.Corpus;
 
 namespace SynthPipeline.Core.Tests;
 

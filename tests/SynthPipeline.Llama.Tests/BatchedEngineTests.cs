@@ -227,7 +227,7 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
     [Fact]
     public void Options_BatchSmallerThanParallelSequences_NamesBothKeys()
     {
-        var e = Assert.Throws<ArgumentException>(() => new EngineOptions { ParallelSequences = 64, BatchSize = 32 }.Validate());
+        var e = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => new EngineOptions { ParallelSequences = 64, BatchSize = 32 }.Validate());
         Assert.Contains("Teacher:BatchSize", e.Message, StringComparison.Ordinal);
         Assert.Contains("Teacher:ParallelSequences", e.Message, StringComparison.Ordinal);
     }

@@ -1,3 +1,4 @@
+using SynthPipeline.Llama.Engine;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using SynthPipeline.Llama.Teacher;

@@ -91,7 +91,7 @@ public sealed class GgufReaderRejectionTests(DemoModelFixture fixture)
     public void Load_MissingFile_NamesThePath()
     {
         var path = Path.Combine(TestPaths.TempDirectory("missing"), "nope.gguf");
-        var e = Assert.Throws<FileNotFoundException>(() => LlamaModel.Load(path));
+        var e = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => LlamaModel.Load(path));
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
     }
 

@@ -165,7 +165,7 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
             Seed = 9, Grammar = JsonGrammars.YesNo,
         });
         Assert.Equal(7, full.Count);
-        var e = Assert.Throws<ArgumentException>(() => LlamaSampler.Create(fixture.Model, new SamplingSettings { TopP = 0 }));
+        var e = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => LlamaSampler.Create(fixture.Model, new SamplingSettings { TopP = 0 }));
         Assert.Contains("TopP", e.Message, StringComparison.Ordinal);
     }
 

@@ -20,7 +20,7 @@ public sealed class QuantizeAndShapeTests(DemoModelFixture fixture)
     [Fact]
     public void Quantize_UnknownType_NamesTheAcceptedTypes()
     {
-        var e = Assert.Throws<ArgumentException>(() => ModelQuantizer.Quantize(fixture.ModelPath, "/tmp/x.gguf", "q3_weird"));
+        var e = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => ModelQuantizer.Quantize(fixture.ModelPath, "/tmp/x.gguf", "q3_weird"));
         Assert.Contains("q4_k_m", e.Message, StringComparison.Ordinal);
     }
 

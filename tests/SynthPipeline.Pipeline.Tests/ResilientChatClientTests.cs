@@ -1,7 +1,9 @@
+using SynthPipeline.Pipeline.State;
+using SynthPipeline.Pipeline.Teacher;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
-using SynthPipeline.Pipeline.Stages;
+using SynthPipeline.Pipeline.SelfInstruct;
 
 namespace SynthPipeline.Pipeline.Tests;
 
@@ -57,7 +59,7 @@ public sealed class ResilientChatClientTests
         var folder = Path.Combine(Path.GetTempPath(), "synth-teacher-tests", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
         using var store = State.RunStore.Open(folder);
-        var requests = new TeacherRequests(Resilient(new StallingClient(int.MaxValue), retries: 1), store, new PipelineProgress(TimeProvider.System));
+        var requests = new TeacherRequests(Resilient(new StallingClient(int.MaxValue), retries: 1), store, new TeacherCounters(TimeProvider.System));
 
         var outcome = await requests.AskAsync("instruction:0", "instruction", "go", new ChatOptions(), CancellationToken.None);
 
@@ -65,7 +67,7 @@ public sealed class ResilientChatClientTests
         Assert.Equal("teacher_stalled", outcome.FailureReason);
         Assert.Equal(2, outcome.Attempts);
         var saved = store.GetRequest("instruction:0")!;
-        Assert.Equal(("failed", "teacher_stalled", 2), (saved.Status, saved.Reason, saved.Attempts));
+        Assert.Equal((RequestStatus.Failed, "teacher_stalled", 2), (saved.Status, saved.Reason, saved.Attempts));
         // A resumed run gets the recorded failure back instead of asking again.
         Assert.Equal(outcome, await requests.AskAsync("instruction:0", "instruction", "go", new ChatOptions(), CancellationToken.None));
     }

@@ -1,4 +1,4 @@
-using SynthPipeline.Pipeline.Seeds;
+using SynthPipeline.Pipeline.SelfInstruct;
 
 namespace SynthPipeline.Pipeline.Tests;
 

@@ -1,7 +1,8 @@
+using SynthPipeline.Pipeline.Teacher;
 using Microsoft.SemanticKernel;
 using SynthPipeline.Llama.Teacher;
-using SynthPipeline.Pipeline.Stages;
-using SynthPipeline.SelfInstruct;
+using SynthPipeline.Pipeline.SelfInstruct;
+using SynthPipeline.Core.SelfInstruct;
 
 namespace SynthPipeline.Pipeline.Tests;
 

@@ -1,3 +1,4 @@
+using SynthPipeline.Core.Options;
 using SynthPipeline.Llama;
 using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Llama.Native;
@@ -28,7 +29,7 @@ public sealed class ForwardParityTests(ITestOutputHelper output)
         var prompt = model.Vocab.Tokenize("<|im_start|>user\nGive three tips for staying healthy.<|im_end|>\n<|im_start|>assistant\n", true, true).ToArray();
 
         // llama.cpp with an f32 KV cache and no flash attention, so its only roundings are in the matmuls.
-        using var context = LlamaContext.Create(model, new LlamaContextOptions { ContextSize = 256, Threads = 2, FlashAttention = false, KvCacheType = "f32" });
+        using var context = LlamaContext.Create(model, new LlamaContextOptions { ContextSize = 256, Threads = 2, FlashAttention = false, KvCacheType = KvCacheType.F32 });
         using var batch = new LlamaBatch(256);
         for (var i = 0; i < prompt.Length; i++) batch.Add(prompt[i], i, 0, wantLogits: true);
         Assert.Equal(DecodeStatus.Ok, context.Decode(batch));

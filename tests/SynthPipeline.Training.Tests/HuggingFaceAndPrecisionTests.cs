@@ -78,7 +78,7 @@ public sealed class HuggingFaceAndPrecisionTests : IDisposable
         var folder = Path.Combine(_dir, "falcon");
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "config.json"), """{"model_type":"falcon"}""");
-        var e = Assert.Throws<NotSupportedException>(() => LlamaTransformer.LoadHuggingFace(folder));
+        var e = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => LlamaTransformer.LoadHuggingFace(folder));
         Assert.Contains("'falcon'", e.Message, StringComparison.Ordinal);
     }
 

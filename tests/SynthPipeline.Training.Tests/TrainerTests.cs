@@ -1,3 +1,4 @@
+using SynthPipeline.Core.Options;
 using SynthPipeline.Llama;
 using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Llama.Native;
@@ -86,7 +87,7 @@ public sealed class TrainerTests : IDisposable
         using var model = LlamaModel.Load(_modelPath, new LlamaModelLoadOptions { GpuLayers = 0 });
         using var adapter = LlamaLoraAdapter.Load(model, adapterPath);
         Assert.Equal("8", adapter.Metadata("adapter.lora.alpha")?.Split('.')[0]);
-        using var context = LlamaContext.Create(model, new LlamaContextOptions { ContextSize = 256, Threads = 2, FlashAttention = false, KvCacheType = "f32" });
+        using var context = LlamaContext.Create(model, new LlamaContextOptions { ContextSize = 256, Threads = 2, FlashAttention = false, KvCacheType = KvCacheType.F32 });
         context.SetLoraAdapters([(adapter, 1.0f)]);
         using var batch = new LlamaBatch(256);
         for (var i = 0; i < prompt.Length; i++) batch.Add(prompt[i], i, 0, wantLogits: true);
@@ -211,7 +212,7 @@ public sealed class TrainerTests : IDisposable
         var noAssistant = new ChatTokenizer(_vocab).Tokenize(new Conversation([new Turn("user", "only a question")], "f.jsonl:3"), 64);
         Assert.Equal(0, noAssistant.TrainedCount);
 
-        var unknown = Assert.Throws<ArgumentException>(() => new LoraWeights(_model, Lora with { Targets = ["attn_qq"] }, 1));
+        var unknown = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => new LoraWeights(_model, Lora with { Targets = ["attn_qq"] }, 1));
         Assert.Contains("attn_qq", unknown.Message, StringComparison.Ordinal);
 
         var bad = Path.Combine(_dir, "bad.jsonl");
@@ -222,14 +223,14 @@ public sealed class TrainerTests : IDisposable
         var writer = new GgufWriter().Add("general.architecture", GgufValue.Of("mamba")).AddTensor("token_embd.weight", [4, 8], new float[32]);
         var mamba = Path.Combine(_dir, "mamba.gguf");
         writer.WriteTo(mamba);
-        var arch = Assert.Throws<NotSupportedException>(() => LlamaTransformer.Load(GgufReader.Read(mamba)));
+        var arch = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => LlamaTransformer.Load(GgufReader.Read(mamba)));
         Assert.Contains("'mamba'", arch.Message, StringComparison.Ordinal);
 
         var trainer = new LoraTrainer(_model, lora, Fast, 0);
         var checkpoint = Path.Combine(_dir, "wrong-shape");
         using (var other = new LoraWeights(_model, Lora with { Rank = 2 }, 1))
             new LoraTrainer(_model, other, Fast, 0).SaveCheckpoint(checkpoint);
-        var shape = Assert.Throws<InvalidDataException>(() => trainer.LoadCheckpoint(checkpoint));
+        var shape = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => trainer.LoadCheckpoint(checkpoint));
         Assert.Contains("has shape", shape.Message, StringComparison.Ordinal);
     }
 

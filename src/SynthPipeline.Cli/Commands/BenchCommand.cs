@@ -4,6 +4,9 @@ using System.Text.Json;
 using SynthPipeline.Cli.Hosting;
 using SynthPipeline.Llama;
 using SynthPipeline.Llama.Engine;
+using SynthPipeline.Core;
+using SynthPipeline.Core.Options;
+using SynthPipeline.Pipeline.Teacher;
 
 namespace SynthPipeline.Cli.Commands;
 
@@ -23,7 +26,7 @@ internal static class BenchCommand
         var topP = new Option<float>("--top-p") { Description = "Top-p", DefaultValueFactory = _ => 0.95f };
         var topK = new Option<int>("--top-k") { Description = "Top-k before top-p (llama.cpp's default 40; 0 = off)", DefaultValueFactory = _ => 40 };
         var seed = new Option<int>("--seed") { Description = "Seed of prompts and samplers", DefaultValueFactory = _ => 1 };
-        var samplingPath = new Option<string?>("--sampling") { Description = "graph, cpu or auto (overrides Teacher:Sampling)" };
+        var samplingPath = new Option<SamplingMode?>("--sampling") { Description = "graph, cpu or auto (overrides Teacher:Sampling)" };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the rows to this JSON file" };
         var command = new Command("bench", "Measure the batching engine on llama-batched-bench's workload, with sampling")
         {
@@ -40,9 +43,9 @@ internal static class BenchCommand
             var levels = ParseLevels(parse.GetValue(npl)!);
             var stderr = ConsoleExtensions.ForStandardError();
             using var loggers = Logging.Create(configuration);
-            var path = TeacherFactory.ResolveModelPath(teacher, stderr);
-            using var llama = TeacherFactory.LoadModel(teacher, path, loggers, cancellationToken);
-            var engine = TeacherFactory.ToEngineOptions(teacher) with { BackendSampling = teacher.GraphSampling };
+            var path = LocalTeacher.ResolveModelPath(teacher, stderr.Notice);
+            using var llama = LocalTeacher.LoadModel(teacher, path, loggers, cancellationToken);
+            var engine = LocalTeacher.ToEngineOptions(teacher);
             var sampling = new SamplingSettings { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), MinP = 0 }.Validate();
 
             var o = Console.Out;
@@ -82,10 +85,10 @@ internal static class BenchCommand
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > EngineOptions.MaxParallelSequences)
-                throw new ArgumentException($"--npl: '{part}' is not a parallelism between 1 and {EngineOptions.MaxParallelSequences}");
+                throw new UserErrorException($"--npl: '{part}' is not a parallelism between 1 and {EngineOptions.MaxParallelSequences}");
             levels.Add(n);
         }
-        if (levels.Count == 0) throw new ArgumentException("--npl: give at least one parallelism level, for example 1,16,64");
+        if (levels.Count == 0) throw new UserErrorException("--npl: give at least one parallelism level, for example 1,16,64");
         return levels;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.AI;
 using Spectre.Console;
 using SynthPipeline.Cli.Hosting;
 using SynthPipeline.Llama.Teacher;
+using SynthPipeline.Pipeline.Teacher;
 
 namespace SynthPipeline.Cli.Commands;
 
@@ -36,10 +37,10 @@ internal static class ChatCommand
             teacher.Validate();
             var stderr = ConsoleExtensions.ForStandardError();
             using var loggers = Logging.Create(configuration);
-            var path = TeacherFactory.ResolveModelPath(teacher, stderr);
-            using var llama = TeacherFactory.LoadModel(teacher, path, loggers, cancellationToken);
+            var path = LocalTeacher.ResolveModelPath(teacher, stderr.Notice);
+            using var llama = LocalTeacher.LoadModel(teacher, path, loggers, cancellationToken);
             var adapters = parse.GetValue(lora) is { } l ? new List<(string, float)> { (l.FullName, parse.GetValue(loraScale)) } : null;
-            using var client = TeacherFactory.CreateClient(llama, teacher, loggers, adapters);
+            using var client = LocalTeacher.CreateClient(llama, teacher, loggers, adapters);
 
             var options = new ChatOptions
             {
@@ -48,25 +49,8 @@ internal static class ChatCommand
                 Seed = parse.GetValue(seed),
                 ResponseFormat = parse.GetValue(json) ? ChatResponseFormat.Json : null,
             };
-            if (parse.GetValue(jsonSchema) is { } schemaFile)
-            {
-                if (!schemaFile.Exists) throw new FileNotFoundException($"JSON Schema file '{schemaFile.FullName}' (--json-schema) does not exist", schemaFile.FullName);
-                try
-                {
-                    using var schema = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(schemaFile.FullName, cancellationToken).ConfigureAwait(false));
-                    options.ResponseFormat = ChatResponseFormat.ForJsonSchema(schema.RootElement.Clone());
-                }
-                catch (System.Text.Json.JsonException e)
-                {
-                    throw new ArgumentException($"JSON Schema file '{schemaFile.FullName}' is not valid JSON: {e.Message}", e);
-                }
-            }
             if (parse.GetValue(ignoreEos)) (options.AdditionalProperties ??= [])[ChatOptionsMapper.IgnoreEosKey] = true;
-            if (parse.GetValue(grammar) is { } g)
-            {
-                if (!g.Exists) throw new FileNotFoundException($"grammar file '{g.FullName}' (--grammar-file) does not exist", g.FullName);
-                (options.AdditionalProperties ??= [])[ChatOptionsMapper.GrammarKey] = await File.ReadAllTextAsync(g.FullName, cancellationToken).ConfigureAwait(false);
-            }
+            await ChatConstraints.ApplyAsync(options, parse.GetValue(jsonSchema), parse.GetValue(grammar), cancellationToken).ConfigureAwait(false);
             var messages = new List<ChatMessage>();
             if (parse.GetValue(system) is { } s) messages.Add(new ChatMessage(ChatRole.System, s));
             messages.Add(new ChatMessage(ChatRole.User, parse.GetValue(prompt)!));

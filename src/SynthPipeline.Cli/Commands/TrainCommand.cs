@@ -3,6 +3,8 @@ using System.Globalization;
 using Spectre.Console;
 using SynthPipeline.Cli.Hosting;
 using SynthPipeline.Training;
+using SynthPipeline.Core;
+using SynthPipeline.Pipeline.Teacher;
 
 namespace SynthPipeline.Cli.Commands;
 
@@ -50,10 +52,10 @@ internal static class TrainCommand
                 ?? Path.Combine("output", "train-" + TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
             var files = parse.GetValue(data) ?? [];
             foreach (var f in files)
-                if (!File.Exists(f)) throw new FileNotFoundException($"training file '{f}' (--data) does not exist", f);
+                if (!File.Exists(f)) throw new UserErrorException($"training file '{f}' (--data) does not exist");
             // The student's tokenizer is read through llama.cpp (a vocabulary-only load).
-            TeacherFactory.InitializeNative(teacherOptions, loggers);
-            var path = studentIsFolder ? student! : TeacherFactory.ResolveModelPath(teacherOptions, stderr);
+            LocalTeacher.InitializeNative(teacherOptions, loggers);
+            var path = studentIsFolder ? student! : LocalTeacher.ResolveModelPath(teacherOptions, stderr.Notice);
             var settings = new TrainSettings(files, path, folder,
                 new LoraOptions
                 {

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Configuration;
-using SynthPipeline.Options;
+using SynthPipeline.Core.Options;
 
 namespace SynthPipeline.Cli.Hosting;
 

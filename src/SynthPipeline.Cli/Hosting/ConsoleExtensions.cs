@@ -23,3 +23,10 @@ internal static class ConsoleExtensions
         return console;
     }
 }
+
+/// <summary>Plain notices on a Spectre console.</summary>
+internal static class NoticeExtensions
+{
+    /// <summary>A yellow line, the text printed as it is (no markup).</summary>
+    public static void Notice(this IAnsiConsole console, string text) => console.MarkupLine("[yellow]" + Markup.Escape(text) + "[/]");
+}

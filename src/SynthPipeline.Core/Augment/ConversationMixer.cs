@@ -1,4 +1,4 @@
-namespace SynthPipeline.Augment;
+namespace SynthPipeline.Core.Augment;
 
 /// <summary>How accepted examples are combined into multi-turn conversations.</summary>
 /// <param name="Shares">Share of each kind among the turns of mixed conversations (normalised; a kind may be 0).</param>

@@ -1,4 +1,4 @@
-namespace SynthPipeline.Augment;
+namespace SynthPipeline.Core.Augment;
 
 /// <summary>The behaviour an example teaches.</summary>
 public enum ExampleKind

@@ -1,4 +1,6 @@
-namespace SynthPipeline.Augment;
+using SynthPipeline.Core.Text;
+
+namespace SynthPipeline.Core.Augment;
 
 /// <summary>One judge answer: a YES/NO per criterion and the judge's reason; null criteria were not answered.</summary>
 public sealed record JudgeVerdict(IReadOnlyDictionary<string, bool?> Criteria, string Reason)
@@ -57,7 +59,7 @@ public sealed class JudgeTally(IReadOnlyList<string> criteria, int plannedVotes)
 
     /// <summary>Tally as text, e.g. "Supported 1/3 (reasons: …)".</summary>
     public string Describe() =>
-        string.Join(", ", criteria.Select(c => $"{c} {_yes[c]}/{Votes}")) + (_reasons.Count > 0 ? " — " + string.Join(" | ", _reasons.Select(Shorten)) : "");
+        string.Join(", ", criteria.Select(c => $"{c} {_yes[c]}/{Votes}")) + (_reasons.Count > 0 ? " — " + string.Join(" | ", _reasons.Select(r => TextPreview.Shorten(r, 160))) : "");
 
-    private static string Shorten(string s) => s.Length > 160 ? s[..160] + "…" : s;
+
 }

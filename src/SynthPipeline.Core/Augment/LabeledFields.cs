@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace SynthPipeline.Augment;
+namespace SynthPipeline.Core.Augment;
 
 /// <summary>
 /// Reads a teacher answer written as labelled fields ("Question: …", "Answer: …"), each value running until the

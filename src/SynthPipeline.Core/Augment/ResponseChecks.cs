@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace SynthPipeline.Augment;
+namespace SynthPipeline.Core.Augment;
 
 /// <summary>Rule checks on generated variants that need no teacher.</summary>
 public static class ResponseChecks

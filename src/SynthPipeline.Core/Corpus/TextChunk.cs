@@ -1,4 +1,4 @@
-namespace SynthPipeline.Corpus;
+namespace SynthPipeline.Core.Corpus;
 
 /// <summary>
 /// A piece of a cleaned document: <see cref="Text"/> is exactly <c>document[Start..End]</c>, and <see cref="Tokens"/>

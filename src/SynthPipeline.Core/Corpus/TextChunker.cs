@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace SynthPipeline.Corpus;
+namespace SynthPipeline.Core.Corpus;
 
 /// <summary>
 /// Cuts a cleaned document into chunks of at most <c>maxTokens</c> teacher tokens, at paragraph and sentence

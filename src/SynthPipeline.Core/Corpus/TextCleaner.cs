@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace SynthPipeline.Corpus;
+namespace SynthPipeline.Core.Corpus;
 
 /// <summary>
 /// Turns a document's raw text into the plain text that is chunked and shown to the teacher: HTML loses its markup,

@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 
-namespace SynthPipeline.Novelty;
+namespace SynthPipeline.Core.Novelty;
 
 /// <summary>
 /// The Self-Instruct ROUGE-L novelty check, fast: finds, for a candidate, the earlier instruction with the highest

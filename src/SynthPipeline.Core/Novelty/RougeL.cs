@@ -1,4 +1,4 @@
-namespace SynthPipeline.Novelty;
+namespace SynthPipeline.Core.Novelty;
 
 /// <summary>ROUGE-L F-measure exactly as rouge_score computes it, in double precision.</summary>
 public static class RougeL

@@ -1,4 +1,4 @@
-namespace SynthPipeline.Novelty;
+namespace SynthPipeline.Core.Novelty;
 
 /// <summary>
 /// The tokenization of Google's rouge_score with <c>use_stemmer=False</c>, which the Self-Instruct reference uses:

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace SynthPipeline.Options;
+namespace SynthPipeline.Core.Options;
 
 /// <summary>A kind of information that changes constantly, which the student should decline to state.</summary>
 public sealed class VolatileTopic
@@ -103,6 +103,15 @@ public sealed class AugmentOptions
     /// <summary>auto (one short example of each behaviour, built from the accepted data), off, or a text file.</summary>
     public string SystemPrompt { get; set; } = "auto";
 
+    /// <summary>What <see cref="SystemPrompt"/> asks for.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public SystemPromptSource SystemPromptSource => SystemPrompt?.Trim().ToUpperInvariant() switch
+    {
+        "AUTO" => SystemPromptSource.Auto,
+        "OFF" => SystemPromptSource.Off,
+        _ => SystemPromptSource.File,
+    };
+
     /// <summary>
     /// An example whose question has a ROUGE-L F above this against an earlier kept question of the same kind (in id
     /// order) is dropped as a near-duplicate when the dataset is written; overlapping chunks ask alike. 1 keeps all.
@@ -152,7 +161,7 @@ public sealed class AugmentOptions
     public int Retries { get; set; } = 2;
 
     /// <summary>Constrain the teacher with prompts/demo/*.gbnf: auto (only with the built-in demo model), on, off.</summary>
-    public string DemoGrammars { get; set; } = "auto";
+    public Switch DemoGrammars { get; set; } = Switch.Auto;
 
     /// <summary>Used when <see cref="VolatileTopics"/> is empty.</summary>
     public static IReadOnlyList<VolatileTopic> DefaultVolatileTopics { get; } =
@@ -180,8 +189,6 @@ public sealed class AugmentOptions
         if (MaxTurns < MinTurns) errors.Add($"{Section}:MaxTurns: {MaxTurns} must be at least {Section}:MinTurns ({MinTurns})");
         if (Mix.Legitimate + Mix.Negative + Mix.Refusal <= 0) errors.Add($"{Section}:Mix: at least one share must be above 0");
         if (string.IsNullOrWhiteSpace(Output)) errors.Add($"{Section}:Output: give an output folder");
-        if ((DemoGrammars ?? "").ToUpperInvariant() is not ("AUTO" or "ON" or "OFF"))
-            errors.Add($"{Section}:DemoGrammars: '{DemoGrammars}' is not one of auto, on, off");
         if (RunName is { Length: > 0 } name && name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
             errors.Add($"{Section}:RunName: '{name}' is not a valid folder name");
         for (var i = 0; i < VolatileTopics.Count; i++)
@@ -192,4 +199,12 @@ public sealed class AugmentOptions
         if (errors.Count > 0) throw new OptionsValidationError(errors);
         return this;
     }
+}
+
+/// <summary>Where an augment run's system prompt comes from: built from accepted examples, none, or a file.</summary>
+public enum SystemPromptSource
+{
+    Auto,
+    Off,
+    File,
 }

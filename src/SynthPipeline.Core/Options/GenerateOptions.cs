@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace SynthPipeline.Options;
+namespace SynthPipeline.Core.Options;
 
 /// <summary>
 /// The <c>Generate</c> section of appsettings.json: the Self-Instruct run of <c>synth generate</c>.
@@ -72,7 +72,7 @@ public sealed class GenerateOptions
     public int Retries { get; set; } = 2;
 
     /// <summary>Constrain the teacher with prompts/demo/*.gbnf: auto (only with the built-in demo model), on, off.</summary>
-    public string DemoGrammars { get; set; } = "auto";
+    public Switch DemoGrammars { get; set; } = Switch.Auto;
 
     /// <exception cref="OptionsValidationError">One or more settings are invalid; each names its key.</exception>
     public GenerateOptions Validate()
@@ -83,8 +83,6 @@ public sealed class GenerateOptions
         if (PromptMachineTasks >= PromptTasks) errors.Add($"{Section}:PromptMachineTasks: {PromptMachineTasks} must be less than {Section}:PromptTasks ({PromptTasks})");
         if (string.IsNullOrWhiteSpace(Seeds)) errors.Add($"{Section}:Seeds: give a seed file");
         if (string.IsNullOrWhiteSpace(Output)) errors.Add($"{Section}:Output: give an output folder");
-        if ((DemoGrammars ?? "").ToUpperInvariant() is not ("AUTO" or "ON" or "OFF"))
-            errors.Add($"{Section}:DemoGrammars: '{DemoGrammars}' is not one of auto, on, off");
         if (RunName is { Length: > 0 } name && name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
             errors.Add($"{Section}:RunName: '{name}' is not a valid folder name");
         if (errors.Count > 0) throw new OptionsValidationError(errors);

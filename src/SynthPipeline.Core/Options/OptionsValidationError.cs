@@ -1,7 +1,7 @@
-namespace SynthPipeline.Options;
+namespace SynthPipeline.Core.Options;
 
 /// <summary>Configuration that failed validation; each error names its key (for example <c>Teacher:ContextPerSequence</c>).</summary>
-public sealed class OptionsValidationError : Exception
+public sealed class OptionsValidationError : UserErrorException
 {
     public OptionsValidationError(IReadOnlyList<string> errors)
         : base("invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, errors.Select(e => "  " + e)))

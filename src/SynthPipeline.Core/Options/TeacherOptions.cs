@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace SynthPipeline.Options;
+namespace SynthPipeline.Core.Options;
 
 /// <summary>
 /// The <c>Teacher</c> section of appsettings.json: which GGUF model generates data and how it runs.
@@ -37,13 +37,13 @@ public sealed class TeacherOptions
     public int MicroBatchSize { get; set; } = 512;
 
     /// <summary>KV cache element type: f16, bf16, f32, q8_0 or q4_0.</summary>
-    public string KvCacheType { get; set; } = "f16";
+    public KvCacheType KvCacheType { get; set; } = KvCacheType.F16;
 
     /// <summary>Flash attention: auto, on or off.</summary>
-    public string FlashAttention { get; set; } = "auto";
+    public Switch FlashAttention { get; set; } = Switch.Auto;
 
     /// <summary>Where tokens are sampled: graph (inside the compute graph, where a request's sampler allows it), cpu, or auto (graph on a GPU for at most 4 parallel sequences, where it measured faster).</summary>
-    public string Sampling { get; set; } = "auto";
+    public SamplingMode Sampling { get; set; } = SamplingMode.Auto;
 
     /// <summary>Share the KV of prompt prefixes between sequences instead of recomputing them.</summary>
     public bool PrefixSharing { get; set; } = true;
@@ -77,19 +77,10 @@ public sealed class TeacherOptions
             errors.Add($"{Section}:NativeLibraryPath: folder '{NativeLibraryPath}' does not exist");
         if (BatchSize < ParallelSequences)
             errors.Add($"{Section}:BatchSize: {BatchSize} is less than {Section}:ParallelSequences ({ParallelSequences}); every sequence needs a token in each step");
-        if ((KvCacheType ?? "").ToUpperInvariant() is not ("F16" or "BF16" or "F32" or "Q8_0" or "Q4_0"))
-            errors.Add($"{Section}:KvCacheType: '{KvCacheType}' is not one of f16, bf16, f32, q8_0, q4_0");
-        if ((Sampling ?? "").ToUpperInvariant() is not ("AUTO" or "GRAPH" or "CPU"))
-            errors.Add($"{Section}:Sampling: '{Sampling}' is not one of auto, graph, cpu");
-        if ((FlashAttention ?? "").ToUpperInvariant() is not ("AUTO" or "ON" or "OFF"))
-            errors.Add($"{Section}:FlashAttention: '{FlashAttention}' is not one of auto, on, off");
         if (errors.Count > 0) throw new OptionsValidationError(errors);
         return this;
     }
 
     /// <summary>In-graph sampling as a tri-state: null = auto.</summary>
-    public bool? GraphSampling => Sampling?.ToUpperInvariant() switch { "GRAPH" => true, "CPU" => false, _ => null };
-
-    /// <summary>Flash attention as a tri-state: null = auto.</summary>
-    public bool? FlashAttentionSwitch => FlashAttention?.ToUpperInvariant() switch { "ON" => true, "OFF" => false, _ => null };
+    public bool? GraphSampling => Sampling switch { SamplingMode.Graph => true, SamplingMode.Cpu => false, _ => null };
 }

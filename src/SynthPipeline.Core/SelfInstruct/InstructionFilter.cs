@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace SynthPipeline.SelfInstruct;
+namespace SynthPipeline.Core.SelfInstruct;
 
 /// <summary>Settings of <see cref="InstructionFilter"/>; the defaults are the Self-Instruct reference constants.</summary>
 public sealed record InstructionFilterOptions

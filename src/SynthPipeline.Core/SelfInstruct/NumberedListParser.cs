@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace SynthPipeline.SelfInstruct;
+namespace SynthPipeline.Core.SelfInstruct;
 
 /// <summary>
 /// Splits a teacher's continuation of a numbered task list into items, the way Self-Instruct does

@@ -1,4 +1,4 @@
-namespace SynthPipeline.Text;
+namespace SynthPipeline.Core.Text;
 
 /// <summary>
 /// Streams generated text while watching for stop sequences. Text that could still turn into a stop sequence is

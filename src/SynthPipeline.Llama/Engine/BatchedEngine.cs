@@ -53,7 +53,7 @@ public sealed partial class BatchedEngine : IDisposable
     private bool _disposed;
     private Exception? _fatal;
 
-    /// <summary>Creates the context (unified KV, one sequence id per slot) and starts the decode loop.</summary>
+    /// <summary>Creates the context (one KV stream and sequence id per slot) and starts the decode loop.</summary>
     /// <remarks><paramref name="loraAdapters"/> apply to every sequence, with their scales.</remarks>
     /// <exception cref="ArgumentException">Invalid options; the message names the keys.</exception>
     /// <exception cref="LlamaModelException">The context cannot be created (for example, out of memory).</exception>

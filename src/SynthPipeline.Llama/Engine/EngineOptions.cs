@@ -1,8 +1,10 @@
+using SynthPipeline.Core;
+using SynthPipeline.Core.Options;
 namespace SynthPipeline.Llama.Engine;
 
 /// <summary>
 /// Settings of <see cref="BatchedEngine"/>. The KV cache holds <see cref="ParallelSequences"/> ×
-/// <see cref="ContextPerSequence"/> cells in one unified buffer; each sequence may use up to its share.
+/// <see cref="ContextPerSequence"/> cells, one KV stream per sequence.
 /// Validation messages name the <c>Teacher:</c> configuration keys these come from.
 /// </summary>
 public sealed record EngineOptions
@@ -26,7 +28,7 @@ public sealed record EngineOptions
     public bool? FlashAttention { get; init; }
 
     /// <summary>KV cache element type: f16, bf16, f32, q8_0 or q4_0.</summary>
-    public string KvCacheType { get; init; } = "f16";
+    public KvCacheType KvCacheType { get; init; } = KvCacheType.F16;
 
     /// <summary>
     /// Sample inside the compute graph where the sampler chain allows it (no grammar, no penalties), so logits stay on
@@ -64,8 +66,6 @@ public sealed record EngineOptions
         if (MicroBatchSize < 1) p.Add($"Teacher:MicroBatchSize={MicroBatchSize}: must be at least 1");
         if (Threads < 0) p.Add($"Teacher:Threads={Threads}: must be 0 (all cores) or more");
         if (MinSharedPrefix < 1) p.Add($"Teacher:MinSharedPrefix={MinSharedPrefix}: must be at least 1");
-        if (KvCacheType.ToUpperInvariant() is not ("F16" or "BF16" or "F32" or "Q8_0" or "Q4_0"))
-            p.Add($"Teacher:KvCacheType='{KvCacheType}': use f16, bf16, f32, q8_0 or q4_0");
         return p;
     }
 
@@ -73,7 +73,7 @@ public sealed record EngineOptions
     public EngineOptions Validate()
     {
         var problems = Problems();
-        if (problems.Count > 0) throw new ArgumentException("invalid engine settings: " + string.Join("; ", problems));
+        if (problems.Count > 0) throw new UserErrorException("invalid engine settings: " + string.Join("; ", problems));
         return this;
     }
 }

@@ -1,6 +1,6 @@
 using System.Text;
 using SynthPipeline.Llama.Teacher;
-using SynthPipeline.Text;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Llama.Engine;
 

@@ -1,7 +1,8 @@
+using SynthPipeline.Core;
 namespace SynthPipeline.Llama.Gguf;
 
 /// <summary>A file is not a valid GGUF model. The message names the file, the defect and the byte offset.</summary>
-public sealed class GgufFormatException : Exception
+public sealed class GgufFormatException : UserErrorException
 {
     public GgufFormatException(string path, long offset, string defect)
         : base($"'{path}' is not a valid GGUF file: {defect} (at byte {offset})")

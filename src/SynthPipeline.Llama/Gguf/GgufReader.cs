@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Llama.Gguf;
 
@@ -20,7 +21,7 @@ public static class GgufReader
     public static GgufFile Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"GGUF file '{path}' does not exist", path);
+        if (!File.Exists(path)) throw new UserErrorException($"GGUF file '{path}' does not exist");
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         return new Cursor(path, stream).ReadFile();
     }

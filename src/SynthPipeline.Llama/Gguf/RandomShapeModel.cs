@@ -1,3 +1,4 @@
+using SynthPipeline.Core;
 namespace SynthPipeline.Llama.Gguf;
 
 /// <summary>The dimensions of a Llama-family model.</summary>
@@ -11,7 +12,7 @@ public sealed record ModelShape(string Name, int EmbeddingLength, int BlockCount
     public static IReadOnlyList<ModelShape> Known { get; } = [Llama32_1B, Llama31_8B];
 
     public static ModelShape Parse(string name) => Known.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new ArgumentException($"unknown model shape '{name}'; use one of {string.Join(", ", Known.Select(s => s.Name))}");
+        ?? throw new UserErrorException($"unknown model shape '{name}'; use one of {string.Join(", ", Known.Select(s => s.Name))}");
 }
 
 /// <summary>
@@ -30,7 +31,7 @@ public static class RandomShapeModel
     {
         ArgumentNullException.ThrowIfNull(shape);
         var vocab = GgufReader.Read(vocabularyPath);
-        var tokens = vocab["tokenizer.ggml.tokens"] ?? throw new ArgumentException($"'{vocabularyPath}' has no tokenizer.ggml.tokens");
+        var tokens = vocab["tokenizer.ggml.tokens"] ?? throw new UserErrorException($"'{vocabularyPath}' has no tokenizer.ggml.tokens");
         var nVocab = (ulong)tokens.AsArray().Items.Count;
         var w = new GgufWriter()
             .Add("general.architecture", GgufValue.Of("llama"))

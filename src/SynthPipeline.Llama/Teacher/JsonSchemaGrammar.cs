@@ -1,11 +1,12 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Llama.Teacher;
 
 /// <summary>A JSON Schema keyword or shape that <see cref="JsonSchemaGrammar"/> cannot enforce.</summary>
-public sealed class UnsupportedSchemaException : ArgumentException
+public sealed class UnsupportedSchemaException : UserErrorException
 {
     public UnsupportedSchemaException(string message) : base(message) { }
 }

@@ -1,5 +1,6 @@
+using SynthPipeline.Llama.Engine;
 using System.Text;
-using SynthPipeline.Text;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Llama.Teacher;
 

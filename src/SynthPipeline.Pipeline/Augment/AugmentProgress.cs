@@ -1,18 +1,21 @@
 using System.Collections.Concurrent;
-using SynthPipeline.Augment;
-using SynthPipeline.Pipeline.Corpus;
+using System.Globalization;
+using SynthPipeline.Core.Augment;
+using SynthPipeline.Pipeline.Progress;
+using SynthPipeline.Pipeline.Teacher;
 
 namespace SynthPipeline.Pipeline.Augment;
 
 /// <summary>Live counters of an augment run, updated by its stages and read by the progress display; thread-safe.</summary>
-public sealed class AugmentProgress(TimeProvider time)
+public sealed class AugmentProgress(TimeProvider time) : IRunProgress
 {
     private readonly ConcurrentDictionary<ExampleKind, long> _accepted = new();
     private readonly ConcurrentQueue<DocumentProblem> _problems = new();
     private long _documents, _pages, _chunksKnown, _chunksDone, _chunksDoneAtStart, _rejected;
 
-    /// <summary>Teacher request counters (in flight, tokens) and rejection reasons.</summary>
-    public PipelineProgress Teacher { get; } = new(time);
+    public TeacherCounters Teacher { get; } = new(time);
+
+    public RejectionCounts Rejections { get; } = new();
 
     public long DocumentsRead => Interlocked.Read(ref _documents);
 
@@ -37,8 +40,18 @@ public sealed class AugmentProgress(TimeProvider time)
     public TimeSpan? EstimatedRemaining =>
         ChunksPerMinute > 0 ? TimeSpan.FromMinutes((ChunksKnown - ChunksDone) / ChunksPerMinute) : ChunksKnown == ChunksDone && ChunksKnown > 0 ? TimeSpan.Zero : null;
 
-    internal void Start(long chunksKnown, long chunksDone)
+    public ProgressSnapshot Snapshot() => new("synth augment", "chunks", ChunksDone, ChunksKnown, Elapsed, EstimatedRemaining,
+    [
+        new("documents read / skipped", $"{DocumentsRead} / {Problems.Count}"),
+        new("accepted", string.Join(", ", Enum.GetValues<ExampleKind>().Select(k => $"{k.ToString().ToLowerInvariant()} {Accepted(k)}"))),
+        new("requests in flight", Teacher.InFlight.ToString(CultureInfo.InvariantCulture)),
+        new("generated tokens/s", Teacher.TokensPerSecond.ToString("F0", CultureInfo.InvariantCulture)),
+        new("chunks/min", ChunksPerMinute.ToString("F1", CultureInfo.InvariantCulture)),
+    ], Rejections.Snapshot());
+
+    internal void Start(long chunksKnown, long chunksDone, long tokens)
     {
+        Teacher.Start(tokens);
         Interlocked.Exchange(ref _chunksKnown, chunksKnown);
         Interlocked.Exchange(ref _chunksDone, chunksDone);
         Interlocked.Exchange(ref _chunksDoneAtStart, chunksDone);
@@ -58,6 +71,6 @@ public sealed class AugmentProgress(TimeProvider time)
         Interlocked.Increment(ref _chunksDone);
         foreach (var e in work.Accepted) _accepted.AddOrUpdate(e.Kind, 1, (_, n) => n + 1);
         Interlocked.Add(ref _rejected, work.Rejected.Count);
-        foreach (var r in work.Rejected) Teacher.AddRejection($"{r.Stage}/{r.Reason}");
+        foreach (var r in work.Rejected) Rejections.Add(r.Stage, r.Reason);
     }
 }

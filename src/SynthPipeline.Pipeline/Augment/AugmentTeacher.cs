@@ -1,10 +1,10 @@
 using System.Text;
 using Microsoft.Extensions.AI;
 using Microsoft.SemanticKernel;
-using SynthPipeline.Augment;
+using SynthPipeline.Core.Augment;
 using SynthPipeline.Llama.Teacher;
-using SynthPipeline.Options;
-using SynthPipeline.Pipeline.Stages;
+using SynthPipeline.Core.Options;
+using SynthPipeline.Pipeline.Teacher;
 
 namespace SynthPipeline.Pipeline.Augment;
 

@@ -37,8 +37,13 @@ public sealed class ChunkWork(ChunkJob job)
         lock (Accepted) Accepted.Add(example);
     }
 
+    internal void Reject(StoredRejection rejection)
+    {
+        lock (Rejected) Rejected.Add(rejection);
+    }
+
     internal void Reject(string stage, string reason, string? detail, string text)
     {
-        lock (Rejected) Rejected.Add(new StoredRejection(stage, reason, detail, text, null, null, Job.Source));
+        lock (Rejected) Rejected.Add(new StoredRejection { Stage = stage, Reason = reason, Detail = detail, Text = text, Source = Job.Source });
     }
 }

@@ -1,6 +1,6 @@
-using SynthPipeline.Corpus;
-using SynthPipeline.Options;
-using SynthPipeline.Pipeline.Corpus;
+using SynthPipeline.Core.Corpus;
+using SynthPipeline.Core.Options;
+using SynthPipeline.Pipeline.Augment;
 using SynthPipeline.Pipeline.Output;
 using SynthPipeline.Pipeline.State;
 
@@ -25,16 +25,16 @@ public sealed class CorpusIngest(RunStore store, CorpusReader reader, Func<strin
         var (document, problem) = reader.Read(corpusFolder, file);
         _known.TryGetValue(file, out var known);
         // A file that was a problem when the run started and reads now (fixed before the resume) is taken in as new.
-        if (known is { Status: "problem" } && problem is null) known = null;
+        if (known is { Status: DocumentStatus.Problem } && problem is null) known = null;
         if (problem is not null)
         {
-            if (known is null) store.SaveDocument(new StoredDocument(file, "problem", problem.Reason, problem.Message, 0, 0, 0, null), []);
-            else if (known.Status == "ok" && _chunks[file].Any(c => c.Status == "pending"))
+            if (known is null) store.SaveDocument(new StoredDocument(file, DocumentStatus.Problem, problem.Reason, problem.Message, 0, 0, 0, null), []);
+            else if (known.Status == DocumentStatus.Ok && _chunks[file].Any(c => c.Status == ChunkStatus.Pending))
                 problem = problem with { Message = problem.Message + "; its remaining chunks wait until the file reads again" };
             progress.Problem(problem);
             return [];
         }
-        if (known is { Status: "ok" } && known.Sha256 != document!.Sha256)
+        if (known is { Status: DocumentStatus.Ok } && known.Sha256 != document!.Sha256)
         {
             progress.Problem(new DocumentProblem(file, "changed_since_start",
                 $"'{file}': changed since this run started; its earlier chunks are kept, the new text is not used (start a new run for it)"));
@@ -45,14 +45,14 @@ public sealed class CorpusIngest(RunStore store, CorpusReader reader, Func<strin
             var chunks = TextChunker.Chunk(document!.Text, countTokens, options.ChunkTokens, options.ChunkOverlapTokens);
             var copy = Path.Combine(runFolder, SourcesFolder, file + ".txt");
             Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-            DatasetExporter.WriteAtomically(copy, w => w.Write(document.Text));
-            var stored = chunks.Select(c => new StoredChunk(file, c.Index, c.Start, c.End, c.Tokens, "pending")).ToList();
-            store.SaveDocument(new StoredDocument(file, "ok", null, null, document.Text.Length, document.Pages, chunks.Count, document.Sha256), stored);
+            AtomicFile.WriteText(copy, document.Text);
+            var stored = chunks.Select(c => new StoredChunk(file, c.Index, c.Start, c.End, c.Tokens, ChunkStatus.Pending)).ToList();
+            store.SaveDocument(new StoredDocument(file, DocumentStatus.Ok, null, null, document.Text.Length, document.Pages, chunks.Count, document.Sha256), stored);
             progress.DocumentRead(document.Pages, chunks.Count);
             return stored.Select(c => Job(c, document.Text));
         }
         progress.DocumentRead(0, 0);
-        return _chunks[file].Where(c => c.Status == "pending").Select(c => Job(c, document!.Text)).ToList();
+        return _chunks[file].Where(c => c.Status == ChunkStatus.Pending).Select(c => Job(c, document!.Text)).ToList();
     }
 
     /// <summary>
@@ -63,9 +63,9 @@ public sealed class CorpusIngest(RunStore store, CorpusReader reader, Func<strin
     {
         var present = files.ToHashSet(StringComparer.Ordinal);
         if (pairsFile is not null) present.Add(pairsFile.Replace('\\', '/'));
-        foreach (var d in _known.Values.Where(d => d.Status == "ok" && !present.Contains(d.File) && _chunks[d.File].Any(c => c.Status == "pending")))
+        foreach (var d in _known.Values.Where(d => d.Status == DocumentStatus.Ok && !present.Contains(d.File) && _chunks[d.File].Any(c => c.Status == ChunkStatus.Pending)))
             progress.Problem(new DocumentProblem(d.File, "missing_since_start",
-                $"'{d.File}': is no longer in the corpus folder; its {_chunks[d.File].Count(c => c.Status == "pending")} remaining chunks were not done"));
+                $"'{d.File}': is no longer in the corpus folder; its {_chunks[d.File].Count(c => c.Status == ChunkStatus.Pending)} remaining chunks were not done"));
     }
 
     /// <summary>A pairs file: one job per pair, its chunk index being its line.</summary>
@@ -75,12 +75,12 @@ public sealed class CorpusIngest(RunStore store, CorpusReader reader, Func<strin
         _known.TryGetValue(file, out var known);
         if (known is null)
         {
-            var stored = pairs.Select(p => new StoredChunk(file, p.Line, p.Start, p.End, 0, "pending")).ToList();
-            store.SaveDocument(new StoredDocument(file, "ok", null, null, 0, 0, stored.Count, null), stored);
+            var stored = pairs.Select(p => new StoredChunk(file, p.Line, p.Start, p.End, 0, ChunkStatus.Pending)).ToList();
+            store.SaveDocument(new StoredDocument(file, DocumentStatus.Ok, null, null, 0, 0, stored.Count, null), stored);
             progress.DocumentRead(0, stored.Count);
             return pairs.Select(p => ChunkJob.ForPair(file, p));
         }
-        var pending = _chunks[file].Where(c => c.Status == "pending").Select(c => c.Index).ToHashSet();
+        var pending = _chunks[file].Where(c => c.Status == ChunkStatus.Pending).Select(c => c.Index).ToHashSet();
         return pairs.Where(p => pending.Contains(p.Line))
             .Select(p => ChunkJob.ForPair(file, p)).ToList();
     }

@@ -1,5 +1,6 @@
 using Microsoft.SemanticKernel;
-using SynthPipeline.Augment;
+using SynthPipeline.Core.Augment;
+using SynthPipeline.Core.Text;
 using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Pipeline.Augment;
@@ -16,6 +17,7 @@ public sealed class GroundedQuestionStage(AugmentTeacher teacher)
     /// <summary>The checks recorded for a pair taken from a pairs file: its own run accepted it.</summary>
     public const string FromSourceRun = "accepted in the source run";
     private static readonly string[] Criteria = ["Supported"];
+    private readonly JudgedStep _step = new(teacher, Stage);
 
     /// <summary>The template of the question request.</summary>
     public const string Template = "augment-questions";
@@ -37,37 +39,29 @@ public sealed class GroundedQuestionStage(AugmentTeacher teacher)
             return;
         }
         var count = teacher.Settings.Options.QuestionsPerChunk;
-        var answer = await teacher.AskAsync($"questions|{job.File}|{job.Index}", Template, Arguments(job, count),
-            teacher.Settings.Options.QuestionMaxTokens, teacher.Settings.Options.Temperature, cancellationToken).ConfigureAwait(false);
-        if (!answer.Succeeded)
-        {
-            work.Reject(Stage, answer.FailureReason!, $"questions: {answer.FailureDetail} (after {answer.Attempts} attempts)", job.Text);
-            return;
-        }
+        if (await _step.AskAsync(work, $"questions|{job.File}|{job.Index}", Template, Arguments(job, count), teacher.Settings.Options.QuestionMaxTokens,
+                "questions", cancellationToken).ConfigureAwait(false) is not { } answer) return;
         var pairs = LabeledFields.Pairs(answer.Text!, answer.Truncated);
         if (pairs.Count == 0)
         {
-            work.Reject(Stage, "unparseable", "no 'Question: … Answer: …' pair in the teacher's answer", Shorten(answer.Text!));
+            work.Reject(Stage, "unparseable", "no 'Question: … Answer: …' pair in the teacher's answer", TextPreview.Shorten(answer.Text!));
             return;
         }
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        var checks = pairs.Take(count).Select(async (p, n) =>
+        await Task.WhenAll(pairs.Take(count).Select(async (p, n) =>
         {
-            if (!seen.Add(p.Question)) { work.Reject(Stage, "duplicate_question", null, p.Question); return; }
-            var verdict = await teacher.JudgeAsync($"grounding|{job.File}|{job.Index}|{n}", "augment-judge-grounding",
-                new KernelArguments { ["source"] = job.Text, ["question"] = p.Question, ["answer"] = p.Answer }, Criteria, cancellationToken).ConfigureAwait(false);
-            if (verdict.TeacherFailure is { } failure)
-                work.Reject(Stage, failure.FailureReason!, $"grounding judge: {failure.FailureDetail}", p.Question);
-            else if (!verdict.Accepted)
-                work.Reject(Stage, "not_grounded", verdict.Tally, $"Q: {p.Question} | A: {p.Answer}");
-            else
-                work.Accept(Example(job, n, p.Question, p.Answer, verdict.Tally));
-        }).ToList();
-        await Task.WhenAll(checks).ConfigureAwait(false);
+            if (!seen.Add(p.Question))
+            {
+                work.Reject(Stage, "duplicate_question", null, p.Question);
+                return;
+            }
+            var tally = await _step.JudgeAsync(work, $"grounding|{job.File}|{job.Index}|{n}", "augment-judge-grounding",
+                new KernelArguments { ["source"] = job.Text, ["question"] = p.Question, ["answer"] = p.Answer }, Criteria, _ => "not_grounded",
+                "grounding judge", p.Question, $"Q: {p.Question} | A: {p.Answer}", cancellationToken).ConfigureAwait(false);
+            if (tally is not null) work.Accept(Example(job, n, p.Question, p.Answer, tally));
+        }).ToList()).ConfigureAwait(false);
     }
 
     private static StoredExample Example(ChunkJob job, int n, string question, string answer, string checks) =>
         new(job.ExampleId("1-legitimate", n), ExampleKind.Legitimate, job.File, job.Index, job.Start, job.End, question, answer, null, null, checks);
-
-    internal static string Shorten(string s) => s.Length > 300 ? s[..300] + "…" : s;
 }

@@ -1,5 +1,5 @@
 using Microsoft.SemanticKernel;
-using SynthPipeline.Augment;
+using SynthPipeline.Core.Augment;
 using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Pipeline.Augment;
@@ -15,6 +15,7 @@ public sealed class NegativeStage(AugmentTeacher teacher)
     public const string Stage = "negative";
     private static readonly string[] Fields = ["Question", "False premise", "Flawed answer", "Correct answer"];
     private static readonly string[] Criteria = ["Contradicts", "Corrects"];
+    private readonly JudgedStep _step = new(teacher, Stage);
 
     /// <summary>The template of the negative request.</summary>
     public const string Template = "augment-negative";
@@ -38,39 +39,23 @@ public sealed class NegativeStage(AugmentTeacher teacher)
         var job = work.Job;
         var options = teacher.Settings.Options;
         var count = job.Pair is null ? options.NegativesPerChunk : options.NegativesPerPair;
-        var source = job.Text;
         await Task.WhenAll(Enumerable.Range(0, count).Select(async n =>
         {
-            var id = $"negative|{job.File}|{job.Index}|{n}";
-            var answer = await teacher.AskAsync(id, Template, Arguments(job),
-                options.VariantMaxTokens, options.Temperature, cancellationToken).ConfigureAwait(false);
-            if (!answer.Succeeded)
-            {
-                work.Reject(Stage, answer.FailureReason!, $"{answer.FailureDetail} (after {answer.Attempts} attempts)", job.Text);
-                return;
-            }
-            var fields = answer.Truncated ? null : LabeledFields.Single(answer.Text!, Fields);
-            if (fields is null)
-            {
-                work.Reject(Stage, answer.Truncated ? "truncated" : "unparseable", $"expected {string.Join(", ", Fields)}", GroundedQuestionStage.Shorten(answer.Text!));
-                return;
-            }
+            if (await _step.AskFieldsAsync(work, $"negative|{job.File}|{job.Index}|{n}", Template, Arguments(job), Fields, cancellationToken).ConfigureAwait(false)
+                is not { } fields) return;
             var (question, correction) = (fields["Question"], fields["Correct answer"]);
             if (!ResponseChecks.StartsWithCorrection(correction, teacher.Settings.CorrectionOpeners))
             {
                 work.Reject(Stage, "correction_not_first", "the answer does not open by correcting the premise", $"Q: {question} | A: {correction}");
                 return;
             }
-            var verdict = await teacher.JudgeAsync($"negative-judge|{job.File}|{job.Index}|{n}", "augment-judge-negative",
-                new KernelArguments { ["source"] = source, ["question"] = question, ["answer"] = correction }, Criteria, cancellationToken).ConfigureAwait(false);
-            if (verdict.TeacherFailure is { } failure)
-                work.Reject(Stage, failure.FailureReason!, $"judge: {failure.FailureDetail}", question);
-            else if (!verdict.Accepted)
-                work.Reject(Stage, verdict.FailedCriterion == "Contradicts" ? "premise_not_contradicting" : "correction_missing", verdict.Tally,
-                    $"Q: {question} | premise: {fields["False premise"]} | A: {correction}");
-            else
+            var tally = await _step.JudgeAsync(work, $"negative-judge|{job.File}|{job.Index}|{n}", "augment-judge-negative",
+                new KernelArguments { ["source"] = job.Text, ["question"] = question, ["answer"] = correction }, Criteria,
+                failed => failed == "Contradicts" ? "premise_not_contradicting" : "correction_missing", "judge", question,
+                $"Q: {question} | premise: {fields["False premise"]} | A: {correction}", cancellationToken).ConfigureAwait(false);
+            if (tally is not null)
                 work.Accept(new StoredExample(job.ExampleId("2-negative", n), ExampleKind.Negative, job.File, job.Index, job.Start, job.End,
-                    question, correction, fields["Flawed answer"], fields["False premise"], verdict.Tally));
+                    question, correction, fields["Flawed answer"], fields["False premise"], tally));
         })).ConfigureAwait(false);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SynthPipeline.Core;
 
 namespace SynthPipeline.Pipeline.Augment;
 
@@ -15,7 +16,7 @@ public static class PairsReader
     /// <exception cref="InvalidDataException">A line is not JSON or has no usable pair; the message names file and line.</exception>
     public static IReadOnlyList<SourcePair> Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"the pairs file '{Path.GetFullPath(path)}' does not exist (Augment:Pairs or --pairs)", path);
+        if (!File.Exists(path)) throw new UserErrorException($"the pairs file '{Path.GetFullPath(path)}' does not exist (Augment:Pairs or --pairs)");
         var text = File.ReadAllText(path);
         var pairs = new List<SourcePair>();
         var start = 0;
@@ -33,7 +34,7 @@ public static class PairsReader
             }
             start = end + 1;
         }
-        if (pairs.Count == 0) throw new InvalidDataException($"'{path}': no pairs (the file is empty)");
+        if (pairs.Count == 0) throw new UserErrorException($"'{path}': no pairs (the file is empty)");
         return pairs;
     }
 
@@ -48,21 +49,21 @@ public static class PairsReader
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{Where()}: not valid JSON ({e.Message})", e);
+            throw new UserErrorException($"{Where()}: not valid JSON ({e.Message})", e);
         }
-        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{Where()}: expected a JSON object");
+        if (root.ValueKind != JsonValueKind.Object) throw new UserErrorException($"{Where()}: expected a JSON object");
         if (root.TryGetProperty("instruction", out var instruction))
         {
             var input = root.TryGetProperty("input", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString()! : "";
             var output = root.TryGetProperty("output", out var o) && o.ValueKind == JsonValueKind.String ? o.GetString()! : "";
             var q = instruction.ValueKind == JsonValueKind.String ? instruction.GetString()! : "";
-            if (q.Trim().Length == 0 || output.Trim().Length == 0) throw new InvalidDataException($"{Where()}: 'instruction' and 'output' must both be non-empty text");
+            if (q.Trim().Length == 0 || output.Trim().Length == 0) throw new UserErrorException($"{Where()}: 'instruction' and 'output' must both be non-empty text");
             return (input.Trim().Length == 0 ? q.Trim() : q.Trim() + "\n\n" + input.Trim(), output.Trim());
         }
         var (list, role, content, user, assistant) = root.TryGetProperty("messages", out var m) ? (m, "role", "content", "user", "assistant")
             : root.TryGetProperty("conversations", out var c) ? (c, "from", "value", "human", "gpt")
-            : throw new InvalidDataException($"{Where()}: expected Alpaca ('instruction', 'output'), OpenAI chat ('messages') or ShareGPT ('conversations')");
-        if (list.ValueKind != JsonValueKind.Array) throw new InvalidDataException($"{Where()}: '{(role == "role" ? "messages" : "conversations")}' must be an array");
+            : throw new UserErrorException($"{Where()}: expected Alpaca ('instruction', 'output'), OpenAI chat ('messages') or ShareGPT ('conversations')");
+        if (list.ValueKind != JsonValueKind.Array) throw new UserErrorException($"{Where()}: '{(role == "role" ? "messages" : "conversations")}' must be an array");
         string? question = null;
         foreach (var turn in list.EnumerateArray())
         {
@@ -71,6 +72,6 @@ public static class PairsReader
             if (r == user) question = v;
             else if (r == assistant && question is { Length: > 0 } && v.Trim().Length > 0) return (question.Trim(), v.Trim());
         }
-        throw new InvalidDataException($"{Where()}: no user turn followed by an assistant answer");
+        throw new UserErrorException($"{Where()}: no user turn followed by an assistant answer");
     }
 }

@@ -1,6 +1,6 @@
 using Microsoft.SemanticKernel;
-using SynthPipeline.Augment;
-using SynthPipeline.Options;
+using SynthPipeline.Core.Augment;
+using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Pipeline.Augment;
@@ -16,6 +16,7 @@ public sealed class RefusalStage(AugmentTeacher teacher)
     public const string Stage = "refusal";
     private static readonly string[] Fields = ["Question", "Reply"];
     private static readonly string[] Criteria = ["Volatile", "Declines", "Points"];
+    private readonly JudgedStep _step = new(teacher, Stage);
 
     /// <summary>Opening styles handed out in turn, for variety in wording.</summary>
     public static readonly IReadOnlyList<string> Styles =
@@ -56,30 +57,17 @@ public sealed class RefusalStage(AugmentTeacher teacher)
         var count = job.Pair is null ? options.RefusalsPerChunk : options.RefusalsPerPair;
         await Task.WhenAll(Enumerable.Range(0, count).Select(async n =>
         {
-            var id = $"refusal|{job.File}|{job.Index}|{n}";
             var (topic, arguments) = Arguments(job, n, options);
-            var answer = await teacher.AskAsync(id, Template, arguments, options.VariantMaxTokens, options.Temperature, cancellationToken).ConfigureAwait(false);
-            if (!answer.Succeeded)
-            {
-                work.Reject(Stage, answer.FailureReason!, $"{answer.FailureDetail} (after {answer.Attempts} attempts)", job.Text);
-                return;
-            }
-            var fields = answer.Truncated ? null : LabeledFields.Single(answer.Text!, Fields);
-            if (fields is null)
-            {
-                work.Reject(Stage, answer.Truncated ? "truncated" : "unparseable", "expected Question and Reply", GroundedQuestionStage.Shorten(answer.Text!));
-                return;
-            }
-            var verdict = await teacher.JudgeAsync($"refusal-judge|{job.File}|{job.Index}|{n}", "augment-judge-refusal",
-                new KernelArguments { ["question"] = fields["Question"], ["reply"] = fields["Reply"] }, Criteria, cancellationToken).ConfigureAwait(false);
-            if (verdict.TeacherFailure is { } failure)
-                work.Reject(Stage, failure.FailureReason!, $"judge: {failure.FailureDetail}", fields["Question"]);
-            else if (!verdict.Accepted)
-                work.Reject(Stage, verdict.FailedCriterion switch { "Volatile" => "not_volatile", "Declines" => "does_not_decline", _ => "no_pointer" },
-                    verdict.Tally, $"Q: {fields["Question"]} | A: {fields["Reply"]}");
-            else
+            if (await _step.AskFieldsAsync(work, $"refusal|{job.File}|{job.Index}|{n}", Template, arguments, Fields, cancellationToken).ConfigureAwait(false)
+                is not { } fields) return;
+            var (question, reply) = (fields["Question"], fields["Reply"]);
+            var tally = await _step.JudgeAsync(work, $"refusal-judge|{job.File}|{job.Index}|{n}", "augment-judge-refusal",
+                new KernelArguments { ["question"] = question, ["reply"] = reply }, Criteria,
+                failed => failed switch { "Volatile" => "not_volatile", "Declines" => "does_not_decline", _ => "no_pointer" }, "judge", question,
+                $"Q: {question} | A: {reply}", cancellationToken).ConfigureAwait(false);
+            if (tally is not null)
                 work.Accept(new StoredExample(job.ExampleId("3-refusal", n), ExampleKind.Refusal, job.File, job.Index, job.Start, job.End,
-                    fields["Question"], fields["Reply"], null, topic.Name, verdict.Tally));
+                    question, reply, null, topic.Name, tally));
         })).ConfigureAwait(false);
     }
 }

@@ -1,7 +1,8 @@
 using Microsoft.SemanticKernel;
-using SynthPipeline.Augment;
+using SynthPipeline.Core.Augment;
 using SynthPipeline.Llama.Teacher;
 using SynthPipeline.Pipeline.State;
+using SynthPipeline.Pipeline.Teacher;
 
 namespace SynthPipeline.Pipeline.Augment;
 

@@ -1,3 +1,4 @@
+using SynthPipeline.Core;
 namespace SynthPipeline.Pipeline.State;
 
 /// <summary>
@@ -25,7 +26,7 @@ public sealed class RunLock : IDisposable
         }
         catch (IOException e)
         {
-            throw new InvalidOperationException($"the run folder '{runFolder}' is in use by another synth process (it holds {path})", e);
+            throw new UserErrorException($"the run folder '{runFolder}' is in use by another synth process (it holds {path})", e);
         }
     }
 

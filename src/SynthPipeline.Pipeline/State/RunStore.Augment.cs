@@ -1,12 +1,12 @@
-using SynthPipeline.Augment;
+using SynthPipeline.Core.Augment;
 
 namespace SynthPipeline.Pipeline.State;
 
 /// <summary>A corpus document as first read: its cleaned size and hash, or the problem that kept it out.</summary>
-public sealed record StoredDocument(string File, string Status, string? Reason, string? Message, int Characters, int Pages, int Chunks, string? Sha256);
+public sealed record StoredDocument(string File, DocumentStatus Status, string? Reason, string? Message, int Characters, int Pages, int Chunks, string? Sha256);
 
 /// <summary>A chunk of a document (or one line of a pairs file) and whether its work is committed.</summary>
-public sealed record StoredChunk(string File, int Index, int Start, int End, int Tokens, string Status);
+public sealed record StoredChunk(string File, int Index, int Start, int End, int Tokens, ChunkStatus Status);
 
 /// <summary>
 /// An accepted example with its provenance: the source file, chunk index (the line, for a pairs file) and character
@@ -42,8 +42,8 @@ public sealed partial class RunStore
                 INSERT INTO documents(file, status, reason, message, characters, pages, chunks, sha256)
                 VALUES($f, $s, $r, $m, $c, $p, $n, $h)
                 ON CONFLICT(file) DO UPDATE SET status = $s, reason = $r, message = $m, characters = $c, pages = $p, chunks = $n, sha256 = $h
-                WHERE documents.status = 'problem'
-                """, ("$f", document.File), ("$s", document.Status), ("$r", document.Reason), ("$m", document.Message), ("$c", document.Characters),
+                WHERE documents.status = $problem
+                """, ("$f", document.File), ("$s", StoredName.Of(document.Status)), ("$problem", StoredName.Of(DocumentStatus.Problem)), ("$r", document.Reason), ("$m", document.Message), ("$c", document.Characters),
                 ("$p", document.Pages), ("$n", document.Chunks), ("$h", document.Sha256)))
             {
                 c.Transaction = tx;
@@ -51,8 +51,8 @@ public sealed partial class RunStore
             }
             foreach (var k in chunks)
             {
-                using var c = Command("INSERT OR IGNORE INTO chunks(file, idx, start, end_, tokens, status) VALUES($f, $i, $s, $e, $t, 'pending')",
-                    ("$f", k.File), ("$i", k.Index), ("$s", k.Start), ("$e", k.End), ("$t", k.Tokens));
+                using var c = Command("INSERT OR IGNORE INTO chunks(file, idx, start, end_, tokens, status) VALUES($f, $i, $s, $e, $t, $pending)",
+                    ("$f", k.File), ("$i", k.Index), ("$s", k.Start), ("$e", k.End), ("$t", k.Tokens), ("$pending", StoredName.Of(ChunkStatus.Pending)));
                 c.Transaction = tx;
                 c.ExecuteNonQuery();
             }
@@ -79,7 +79,7 @@ public sealed partial class RunStore
                 c.ExecuteNonQuery();
             }
             InsertRejections(rejected, tx);
-            using (var c = Command("UPDATE chunks SET status = 'done' WHERE file = $f AND idx = $i", ("$f", file), ("$i", index)))
+            using (var c = Command("UPDATE chunks SET status = $done WHERE file = $f AND idx = $i", ("$f", file), ("$i", index), ("$done", StoredName.Of(ChunkStatus.Done))))
             {
                 c.Transaction = tx;
                 c.ExecuteNonQuery();
@@ -90,12 +90,12 @@ public sealed partial class RunStore
 
     public IReadOnlyList<StoredDocument> Documents() =>
         Query("SELECT file, status, reason, message, characters, pages, chunks, sha256 FROM documents ORDER BY file", r =>
-            new StoredDocument(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
+            new StoredDocument(r.GetString(0), StoredName.Parse<DocumentStatus>(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
                 r.GetInt32(4), r.GetInt32(5), r.GetInt32(6), r.IsDBNull(7) ? null : r.GetString(7)));
 
     public IReadOnlyList<StoredChunk> Chunks() =>
         Query("SELECT file, idx, start, end_, tokens, status FROM chunks ORDER BY file, idx", r =>
-            new StoredChunk(r.GetString(0), r.GetInt32(1), r.GetInt32(2), r.GetInt32(3), r.GetInt32(4), r.GetString(5)));
+            new StoredChunk(r.GetString(0), r.GetInt32(1), r.GetInt32(2), r.GetInt32(3), r.GetInt32(4), StoredName.Parse<ChunkStatus>(r.GetString(5))));
 
     /// <summary>Accepted examples in a stable order (by id), so every export of the same state is the same.</summary>
     public IReadOnlyList<StoredExample> Examples() =>

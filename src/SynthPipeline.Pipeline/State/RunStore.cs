@@ -3,13 +3,22 @@ using Microsoft.Data.Sqlite;
 namespace SynthPipeline.Pipeline.State;
 
 /// <summary>An accepted instruction as stored.</summary>
-public sealed record StoredInstruction(int Id, long PromptIndex, string Text, string? MostSimilar, double Score, bool? IsClassification, string Status);
+public sealed record StoredInstruction(int Id, long PromptIndex, string Text, string? MostSimilar, double Score, bool? IsClassification, InstructionStatus Status);
 
-/// <summary>A rejection as stored: the stage, the reason, what was rejected and, for novelty, the closest instruction.</summary>
-public sealed record StoredRejection(string Stage, string Reason, string? Detail, string Text, string? MostSimilar, double? Score, string Source);
+/// <summary>A rejection as stored: the stage, the reason, what was rejected and where it came from; for novelty, the closest text and its score.</summary>
+public sealed record StoredRejection
+{
+    public required string Stage { get; init; }
+    public required string Reason { get; init; }
+    public string? Detail { get; init; }
+    public required string Text { get; init; }
+    public string? MostSimilar { get; init; }
+    public double? Score { get; init; }
+    public required string Source { get; init; }
+}
 
 /// <summary>A teacher request and its answer.</summary>
-public sealed record StoredRequest(string Id, string Kind, string Prompt, string? Response, bool Truncated, string Status, string? Reason, int Attempts, int OutputTokens);
+public sealed record StoredRequest(string Id, string Kind, string Prompt, string? Response, bool Truncated, RequestStatus Status, string? Reason, int Attempts, int OutputTokens);
 
 /// <summary>
 /// The run's state in SQLite (WAL) inside the run folder. Every request and answer, accepted instruction, instance
@@ -93,7 +102,7 @@ public sealed partial class RunStore : IDisposable
                     attempts = $attempts, output_tokens = $tokens
                 """,
                 ("$id", request.Id), ("$kind", request.Kind), ("$prompt", request.Prompt), ("$response", request.Response),
-                ("$truncated", request.Truncated ? 1 : 0), ("$status", request.Status), ("$reason", request.Reason),
+                ("$truncated", request.Truncated ? 1 : 0), ("$status", StoredName.Of(request.Status)), ("$reason", request.Reason),
                 ("$attempts", request.Attempts), ("$tokens", request.OutputTokens));
             c.ExecuteNonQuery();
         }
@@ -111,8 +120,8 @@ public sealed partial class RunStore : IDisposable
             {
                 using var c = Command("""
                     INSERT INTO instructions(id, prompt_k, text, most_similar, score, is_classification, status)
-                    VALUES($id, $k, $text, $similar, $score, NULL, 'pending')
-                    """, ("$id", i.Id), ("$k", k), ("$text", i.Text), ("$similar", i.MostSimilar), ("$score", i.Score));
+                    VALUES($id, $k, $text, $similar, $score, NULL, $pending)
+                    """, ("$id", i.Id), ("$k", k), ("$text", i.Text), ("$similar", i.MostSimilar), ("$score", i.Score), ("$pending", StoredName.Of(InstructionStatus.Pending)));
                 c.Transaction = tx;
                 c.ExecuteNonQuery();
             }
@@ -144,7 +153,7 @@ public sealed partial class RunStore : IDisposable
             }
             InsertRejections(rejected, tx);
             using (var c = Command("UPDATE instructions SET is_classification = $c, status = $s WHERE id = $id",
-                       ("$c", isClassification is null ? null : isClassification.Value ? 1 : 0), ("$s", taskRejected ? "rejected" : "done"), ("$id", instructionId)))
+                       ("$c", isClassification is null ? null : isClassification.Value ? 1 : 0), ("$s", StoredName.Of(taskRejected ? InstructionStatus.Rejected : InstructionStatus.Done)), ("$id", instructionId)))
             {
                 c.Transaction = tx;
                 c.ExecuteNonQuery();
@@ -160,19 +169,22 @@ public sealed partial class RunStore : IDisposable
     public IReadOnlyList<StoredInstruction> Instructions() =>
         Query("SELECT id, prompt_k, text, most_similar, score, is_classification, status FROM instructions ORDER BY id", r =>
             new StoredInstruction(r.GetInt32(0), r.GetInt64(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3), r.GetDouble(4),
-                r.IsDBNull(5) ? null : r.GetInt32(5) == 1, r.GetString(6)));
+                r.IsDBNull(5) ? null : r.GetInt32(5) == 1, StoredName.Parse<InstructionStatus>(r.GetString(6))));
 
     public IReadOnlyList<(int InstructionId, string Input, string Output)> Instances() =>
         Query("SELECT instruction_id, input, output FROM instances ORDER BY instruction_id, ord", r => (r.GetInt32(0), r.GetString(1), r.GetString(2)));
 
     public IReadOnlyList<StoredRejection> Rejections() =>
         Query("SELECT stage, reason, detail, text, most_similar, score, source FROM rejections ORDER BY seq", r =>
-            new StoredRejection(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3),
-                r.IsDBNull(4) ? null : r.GetString(4), r.IsDBNull(5) ? null : r.GetDouble(5), r.GetString(6)));
+            new StoredRejection
+            {
+                Stage = r.GetString(0), Reason = r.GetString(1), Detail = r.IsDBNull(2) ? null : r.GetString(2), Text = r.GetString(3),
+                MostSimilar = r.IsDBNull(4) ? null : r.GetString(4), Score = r.IsDBNull(5) ? null : r.GetDouble(5), Source = r.GetString(6),
+            });
 
     public (long Requests, long Failed, long OutputTokens) RequestTotals()
     {
-        var rows = Query("SELECT COUNT(*), SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), COALESCE(SUM(output_tokens), 0) FROM requests",
+        var rows = Query($"SELECT COUNT(*), SUM(CASE WHEN status = '{StoredName.Of(RequestStatus.Failed)}' THEN 1 ELSE 0 END), COALESCE(SUM(output_tokens), 0) FROM requests",
             r => (r.GetInt64(0), r.IsDBNull(1) ? 0 : r.GetInt64(1), r.GetInt64(2)));
         return rows[0];
     }
@@ -215,7 +227,7 @@ public sealed partial class RunStore : IDisposable
     }
 
     private static StoredRequest ReadRequest(SqliteDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3),
-        r.GetInt32(4) == 1, r.GetString(5), r.IsDBNull(6) ? null : r.GetString(6), r.GetInt32(7), r.GetInt32(8));
+        r.GetInt32(4) == 1, StoredName.Parse<RequestStatus>(r.GetString(5)), r.IsDBNull(6) ? null : r.GetString(6), r.GetInt32(7), r.GetInt32(8));
 
     private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
     {

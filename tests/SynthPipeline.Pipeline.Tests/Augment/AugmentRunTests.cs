@@ -1,13 +1,9 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.SemanticKernel;
-using SynthPipeline.Augment;
-using SynthPipeline.Llama.Teacher;
-using SynthPipeline.Options;
+using SynthPipeline.Core.Augment;
+using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.Augment;
-using SynthPipeline.Pipeline.Corpus;
-using SynthPipeline.Pipeline.Output;
-using SynthPipeline.Pipeline.Stages;
+using SynthPipeline.Pipeline.Teacher;
 using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Pipeline.Tests.Augment;
@@ -25,17 +21,20 @@ public sealed class AugmentRunTests : IDisposable
         Corpus = corpus, ChunkTokens = 12, ChunkOverlapTokens = 3, Seed = 5, CorrectionShare = 1.0, SystemPromptShare = 1.0, ChunksInFlight = 3,
     };
 
+    /// <summary>
+    /// Runs augment in-process with a scripted teacher in <paramref name="folder"/>: a new run, or the run already there
+    /// resumed. The tiny chunks these tests use are below what <see cref="AugmentRun.CheckNew"/> allows users, so it is not called.
+    /// </summary>
     private static async Task<AugmentProgress> RunAsync(string folder, AugmentOptions options, ScriptedTeacher teacher, CancellationToken cancellationToken = default)
     {
-        using var store = RunStore.Open(folder);
-        var progress = new AugmentProgress(TimeProvider.System);
-        var augment = new AugmentTeacher(new TeacherRequests(teacher, store, progress.Teacher), PromptLibrary.Default(), Kernel.CreateBuilder().Build(),
-            new AugmentSettings(options, _ => null));
-        var ingest = new CorpusIngest(store, new CorpusReader(1 << 20), Words, options, folder, progress);
-        var run = new AugmentRun(ingest, new GroundedQuestionStage(augment), new NegativeStage(augment), new RefusalStage(augment), store, progress,
-            NullLogger<AugmentRun>.Instance, options.ChunksInFlight);
-        await run.RunAsync(new AugmentSources(options.Corpus, CorpusReader.Files(options.Corpus!), null, []), cancellationToken);
-        return progress;
+        options.Output = Path.GetDirectoryName(folder)!;
+        options.RunName = Path.GetFileName(folder);
+        var resume = File.Exists(Path.Combine(folder, RunStore.FileName)) ? folder : null;
+        using var run = AugmentRun.Open(options, new TeacherOptions(), resume, TimeProvider.System);
+        var outcome = await run.RunAsync(new RunTeacher(teacher, "scripted", false, Words), NullLoggerFactory.Instance, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
+        Assert.False(outcome.Cancelled);
+        return run.Progress;
     }
 
     [Fact]
@@ -53,14 +52,14 @@ public sealed class AugmentRunTests : IDisposable
         Assert.Empty(second.Problems);
         using (var store = RunStore.Open(run))
         {
-            Assert.Equal("ok", store.Documents().Single(d => d.File == "latin1.txt").Status);
+            Assert.Equal(DocumentStatus.Ok, store.Documents().Single(d => d.File == "latin1.txt").Status);
             Assert.Contains(store.Examples(), e => e.File == "latin1.txt");
-            Assert.All(store.Chunks(), c => Assert.Equal("done", c.Status));
+            Assert.All(store.Chunks(), c => Assert.Equal(ChunkStatus.Done, c.Status));
         }
 
         // A document with chunks still to do that disappears before a resume is named, not silently skipped.
         using (var store = RunStore.Open(run))
-            store.SaveDocument(new StoredDocument("gone.md", "ok", null, null, 10, 1, 1, "x"), [new StoredChunk("gone.md", 0, 0, 10, 3, "pending")]);
+            store.SaveDocument(new StoredDocument("gone.md", DocumentStatus.Ok, null, null, 10, 1, 1, "x"), [new StoredChunk("gone.md", 0, 0, 10, 3, ChunkStatus.Pending)]);
         var third = await RunAsync(run, Options(corpus), ScriptedTeacher.Good());
         var missing = Assert.Single(third.Problems);
         Assert.Equal("missing_since_start", missing.Reason);
@@ -80,7 +79,7 @@ public sealed class AugmentRunTests : IDisposable
         var examples = store.Examples();
         Assert.Equal(["good.html", "good.pdf", "good.txt", "sub/good.md"], examples.Select(e => e.File).Distinct().Order(StringComparer.Ordinal));
         Assert.Contains(store.Chunks(), c => c.File == "good.txt" && c.Index > 0);
-        Assert.All(store.Chunks(), c => Assert.Equal("done", c.Status));
+        Assert.All(store.Chunks(), c => Assert.Equal(ChunkStatus.Done, c.Status));
         foreach (var e in examples)
         {
             var source = File.ReadAllText(Path.Combine(run, CorpusIngest.SourcesFolder, e.File + ".txt"));
@@ -114,7 +113,7 @@ public sealed class AugmentRunTests : IDisposable
         });
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => RunAsync(broken, Options(corpus), stopping, stop.Token));
         using (var partial = RunStore.Open(broken))
-            Assert.Contains(partial.Chunks(), c => c.Status == "pending");
+            Assert.Contains(partial.Chunks(), c => c.Status == ChunkStatus.Pending);
         var resumed = ScriptedTeacher.Good();
         await RunAsync(broken, Options(corpus), resumed);
 

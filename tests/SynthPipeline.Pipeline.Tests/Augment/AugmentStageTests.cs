@@ -1,9 +1,10 @@
+using SynthPipeline.Pipeline.Teacher;
 using Microsoft.SemanticKernel;
-using SynthPipeline.Augment;
+using SynthPipeline.Core.Augment;
 using SynthPipeline.Llama.Teacher;
-using SynthPipeline.Options;
+using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.Augment;
-using SynthPipeline.Pipeline.Stages;
+using SynthPipeline.Pipeline.SelfInstruct;
 using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Pipeline.Tests.Augment;
@@ -22,7 +23,7 @@ public sealed class AugmentStageTests : IDisposable
     }
 
     private AugmentTeacher Teacher(ScriptedTeacher scripted, AugmentOptions? options = null) =>
-        new(new TeacherRequests(scripted, _store, new PipelineProgress(TimeProvider.System)), PromptLibrary.Default(), Kernel.CreateBuilder().Build(),
+        new(new TeacherRequests(scripted, _store, new TeacherCounters(TimeProvider.System)), PromptLibrary.Default(), Kernel.CreateBuilder().Build(),
             new AugmentSettings(options ?? new AugmentOptions { Corpus = "c" }, _ => null));
 
     private static ChunkWork Chunk(string text = "The tide rises twice a day because the Moon pulls the ocean.") =>

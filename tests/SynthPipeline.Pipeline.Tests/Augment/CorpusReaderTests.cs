@@ -1,4 +1,4 @@
-using SynthPipeline.Pipeline.Corpus;
+using SynthPipeline.Pipeline.Augment;
 
 namespace SynthPipeline.Pipeline.Tests.Augment;
 
@@ -38,7 +38,7 @@ public sealed class CorpusReaderTests : IDisposable
     [Fact]
     public void Files_MissingFolder_NamesTheFolderAndTheSetting()
     {
-        var e = Assert.Throws<DirectoryNotFoundException>(() => CorpusReader.Files(Path.Combine(_dir, "nope")));
+        var e = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => CorpusReader.Files(Path.Combine(_dir, "nope")));
         Assert.Contains("nope", e.Message, StringComparison.Ordinal);
         Assert.Contains("Augment:Corpus", e.Message, StringComparison.Ordinal);
     }

@@ -1,0 +1,42 @@
+using System.Text.Json.Serialization;
+
+namespace SynthPipeline.Core.Options;
+
+/// <summary>A feature that is on, off, or decided by the tool. Bound and stored by name.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Switch>))]
+public enum Switch
+{
+    Auto,
+    On,
+    Off,
+}
+
+/// <summary>Where tokens are sampled: in the compute graph, on the CPU, or chosen per device and parallelism. Bound by name.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SamplingMode>))]
+public enum SamplingMode
+{
+    Auto,
+    Graph,
+    Cpu,
+}
+
+/// <summary>Element type of the engine's KV cache. Bound by name (f16, bf16, f32, q8_0, q4_0).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<KvCacheType>))]
+public enum KvCacheType
+{
+    F16,
+    BF16,
+    F32,
+    Q8_0,
+    Q4_0,
+}
+
+/// <summary>Extensions that turn a <see cref="Switch"/> into a decision.</summary>
+public static class SwitchExtensions
+{
+    /// <summary>null for <see cref="Switch.Auto"/>: the caller decides.</summary>
+    public static bool? AsNullable(this Switch value) => value switch { Switch.On => true, Switch.Off => false, _ => null };
+
+    /// <summary>On or off, with <paramref name="auto"/> deciding <see cref="Switch.Auto"/>.</summary>
+    public static bool Resolve(this Switch value, bool auto) => value.AsNullable() ?? auto;
+}

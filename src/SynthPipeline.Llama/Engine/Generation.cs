@@ -1,0 +1,57 @@
+using SynthPipeline.Core;
+namespace SynthPipeline.Llama.Engine;
+
+/// <summary>Why a generation ended.</summary>
+public enum GenerationFinish
+{
+    /// <summary>The model emitted an end-of-generation token.</summary>
+    EndOfTurn,
+    /// <summary>A stop sequence was produced (and not emitted).</summary>
+    StopSequence,
+    /// <summary>The token limit or the context's end was reached.</summary>
+    Length,
+}
+
+/// <summary>
+/// One generation: prompt tokens, sampling, token limit and stop sequences. <see cref="IgnoreEndOfGeneration"/> keeps
+/// generating past end-of-turn tokens (for benchmarks that must produce exactly <see cref="MaxTokens"/>).
+/// </summary>
+public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, SamplingSettings Sampling, int MaxTokens, IReadOnlyList<string> StopSequences)
+{
+    public bool IgnoreEndOfGeneration { get; init; }
+
+    /// <summary>Called with every sampled token, on the generating thread (keep it trivial: counters, timestamps).</summary>
+    public Action<int>? OnToken { get; init; }
+}
+
+/// <summary>
+/// What a generation produced, with timings measured by the caller's <see cref="TimeProvider"/> from the moment the
+/// request was submitted (so queueing counts in the time to first token).
+/// </summary>
+public sealed record GenerationResult(
+    string Text,
+    IReadOnlyList<int> Tokens,
+    GenerationFinish Finish,
+    int PromptTokens,
+    TimeSpan TimeToFirstToken,
+    TimeSpan Elapsed)
+{
+    /// <summary>Generated tokens per second after the first token (the decode rate).</summary>
+    public double DecodeTokensPerSecond =>
+        Tokens.Count > 1 && Elapsed > TimeToFirstToken ? (Tokens.Count - 1) / (Elapsed - TimeToFirstToken).TotalSeconds : 0;
+}
+
+/// <summary>A prompt longer than the context can hold.</summary>
+public sealed class PromptTooLongException : UserErrorException
+{
+    public PromptTooLongException(int promptTokens, int contextSize)
+        : base($"the prompt has {promptTokens} tokens but a sequence's context holds {contextSize} (Teacher:ContextPerSequence); shorten the prompt or raise Teacher:ContextPerSequence")
+    {
+        PromptTokens = promptTokens;
+        ContextSize = contextSize;
+    }
+
+    public int PromptTokens { get; }
+
+    public int ContextSize { get; }
+}

@@ -1,0 +1,66 @@
+using SynthPipeline.Core.Text;
+using Microsoft.Extensions.AI;
+using Microsoft.SemanticKernel;
+using SynthPipeline.Llama.Teacher;
+using SynthPipeline.Pipeline.State;
+using SynthPipeline.Pipeline.Teacher;
+
+namespace SynthPipeline.Pipeline.SelfInstruct;
+
+/// <summary>What the instance stage decided for one instruction.</summary>
+public sealed record InstanceResult(int InstructionId, bool? IsClassification, IReadOnlyList<TaskInstance> Kept, IReadOnlyList<StoredRejection> Rejected, bool TaskRejected);
+
+/// <summary>Settings of <see cref="InstanceStage"/>.</summary>
+public sealed record InstanceStageSettings(int RunSeed, int MaxTokens, int InstancesPerTask, float Temperature, float TopP,
+    string ClassificationGrammar, string? InputFirstGrammar, string? OutputFirstGrammar);
+
+/// <summary>
+/// For one accepted instruction: ask the teacher whether it is a classification task (answer constrained to Yes or
+/// No), then for examples, output-first for classification and input-first otherwise; parse and filter them.
+/// Answers already in the store (from before a resume) are reused, not asked again.
+/// </summary>
+public sealed class InstanceStage(TeacherRequests requests, PromptLibrary prompts, Kernel kernel, InstanceStageSettings settings)
+{
+    public async Task<InstanceResult> RunAsync(StoredInstruction instruction, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instruction);
+        var source = $"instruction {instruction.Id}";
+        var arguments = new KernelArguments { ["instruction"] = instruction.Text, ["max_instances"] = settings.InstancesPerTask };
+        var classifyPrompt = await prompts.RenderAsync(kernel, "is-classification", arguments, cancellationToken).ConfigureAwait(false);
+        var classify = await requests.AskAsync($"classify:{instruction.Id}", "classify", classifyPrompt,
+            Options(SelfInstructPromptBuilder.RandomFor(settings.RunSeed, instruction.Id, 2).Next(), 4, 0, settings.ClassificationGrammar, []), cancellationToken).ConfigureAwait(false);
+        if (!classify.Succeeded)
+            return Failed(instruction, "classify", classify, source);
+        var isClassification = classify.Text!.TrimStart().StartsWith("yes", StringComparison.OrdinalIgnoreCase);
+
+        var template = isClassification ? "instances-output-first" : "instances-input-first";
+        var examplesPrompt = await prompts.RenderAsync(kernel, template, arguments, cancellationToken).ConfigureAwait(false);
+        var examples = await requests.AskAsync($"instances:{instruction.Id}", template, examplesPrompt,
+            Options(SelfInstructPromptBuilder.RandomFor(settings.RunSeed, instruction.Id, 3).Next(), settings.MaxTokens, settings.Temperature,
+                isClassification ? settings.OutputFirstGrammar : settings.InputFirstGrammar, ["\nTask:", "\n\n\n"]), cancellationToken).ConfigureAwait(false);
+        if (!examples.Succeeded)
+            return Failed(instruction, "instances", examples, source) with { IsClassification = isClassification };
+
+        var parsed = isClassification
+            ? InstanceParser.ParseOutputFirst(examples.Text!, examples.Truncated)
+            : InstanceParser.ParseInputFirst(examples.Text!, examples.Truncated);
+        var (kept, dropped, taskRejection) = InstanceFilter.Apply(parsed, settings.InstancesPerTask);
+        var rejected = dropped.Select(d => new StoredRejection { Stage = "instances", Reason = d.Reason, Text = $"input: {d.Instance.Input} | output: {d.Instance.Output}", Source = source }).ToList();
+        if (parsed.Count == 0)
+            rejected.Add(new StoredRejection { Stage = "instances", Reason = "unparseable", Text = TextPreview.Shorten(examples.Text!), Source = source });
+        if (taskRejection is not null)
+            rejected.Add(new StoredRejection { Stage = "instances", Reason = taskRejection, Text = instruction.Text, Source = source });
+        return new InstanceResult(instruction.Id, isClassification, kept, rejected, taskRejection is not null);
+    }
+
+    private ChatOptions Options(int seed, int maxTokens, float temperature, string? grammar, IList<string> stops)
+    {
+        var options = new ChatOptions { Seed = seed, MaxOutputTokens = maxTokens, Temperature = temperature, TopP = settings.TopP, StopSequences = stops };
+        if (grammar is not null) options.AdditionalProperties = new() { [ChatOptionsMapper.GrammarKey] = grammar };
+        return options;
+    }
+
+    private static InstanceResult Failed(StoredInstruction instruction, string step, TeacherOutcome outcome, string source) =>
+        new(instruction.Id, null, [], [outcome.ToRejection("teacher", instruction.Text, source, step)], true);
+
+}

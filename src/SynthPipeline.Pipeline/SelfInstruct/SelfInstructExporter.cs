@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using SynthPipeline.Pipeline.Output;
+using SynthPipeline.Pipeline.State;
+
+namespace SynthPipeline.Pipeline.SelfInstruct;
+
+/// <summary>What the dataset card says about how the run was made.</summary>
+public sealed record RunDescription(string RunName, string SeedFile, int SeedCount, string Teacher, bool DemoTeacher, IReadOnlyDictionary<string, string> Settings);
+
+/// <summary>
+/// Writes a run's training files (Alpaca, ShareGPT, OpenAI chat JSONL), review files (CSV, rejected.jsonl), stats.json
+/// and a README.md dataset card from the state store. Each file is written to a temporary name and renamed, so a
+/// reader never sees half a file.
+/// </summary>
+public static class SelfInstructExporter
+{
+    /// <summary>A training example: one accepted instruction with one of its instances.</summary>
+    public sealed record Example(int InstructionId, string Instruction, string Input, string Output, bool? IsClassification, string? MostSimilar, double Score);
+
+    public static IReadOnlyList<Example> Examples(RunStore store)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var instructions = store.Instructions().Where(i => i.Status == InstructionStatus.Done).ToDictionary(i => i.Id);
+        return store.Instances()
+            .Where(x => instructions.ContainsKey(x.InstructionId))
+            .Select(x =>
+            {
+                var i = instructions[x.InstructionId];
+                return new Example(i.Id, i.Text, x.Input, x.Output, i.IsClassification, i.MostSimilar, i.Score);
+            }).ToList();
+    }
+
+    public static void Export(RunStore store, string folder, RunDescription run)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(run);
+        var examples = Examples(store);
+        JsonLines.Write(Path.Combine(folder, "alpaca.jsonl"), examples.Select(e => new { instruction = e.Instruction, input = e.Input, output = e.Output }));
+        JsonLines.Write(Path.Combine(folder, "sharegpt.jsonl"), examples.Select(e =>
+            new { conversations = new[] { new { from = "human", value = UserTurn(e) }, new { from = "gpt", value = e.Output } } }));
+        JsonLines.Write(Path.Combine(folder, "openai-chat.jsonl"), examples.Select(e =>
+            new { messages = new[] { new { role = "user", content = UserTurn(e) }, new { role = "assistant", content = e.Output } } }));
+        var rejections = store.Rejections();
+        JsonLines.Write(Path.Combine(folder, "rejected.jsonl"), rejections.Select(r => new
+        {
+            stage = r.Stage, reason = r.Reason, detail = r.Detail, text = r.Text, most_similar = r.MostSimilar, score = r.Score, source = r.Source,
+        }));
+        CsvFile.Write(Path.Combine(folder, "review.csv"), ["instruction_id", "instruction", "input", "output", "is_classification", "most_similar", "rouge_l"],
+            examples.Select(e => (IReadOnlyList<string>)[e.InstructionId.ToString(CultureInfo.InvariantCulture), e.Instruction, e.Input, e.Output,
+                e.IsClassification?.ToString() ?? "", e.MostSimilar ?? "", e.Score.ToString("F4", CultureInfo.InvariantCulture)]));
+        var stats = Stats(store, examples, run);
+        AtomicFile.WriteText(Path.Combine(folder, "stats.json"), stats.ToJsonString(JsonLines.Indented));
+        AtomicFile.WriteText(Path.Combine(folder, "README.md"), Card(stats, run));
+    }
+
+    private static string UserTurn(Example e) => e.Input.Length == 0 ? e.Instruction : e.Instruction + "\n\n" + e.Input;
+
+    private static JsonObject Stats(RunStore store, IReadOnlyList<Example> examples, RunDescription run)
+    {
+        var instructions = store.Instructions();
+        var rejections = store.Rejections();
+        var (requests, failed, tokens) = store.RequestTotals();
+        var byStage = new JsonObject();
+        foreach (var stage in rejections.GroupBy(r => r.Stage).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var reasons = new JsonObject();
+            foreach (var reason in stage.GroupBy(r => r.Reason).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal))
+                reasons[reason.Key] = reason.Count();
+            byStage[stage.Key] = reasons;
+        }
+        return new JsonObject
+        {
+            ["run"] = run.RunName,
+            ["teacher"] = run.Teacher,
+            ["seed_tasks"] = run.SeedCount,
+            ["teacher_requests"] = requests,
+            ["teacher_requests_failed"] = failed,
+            ["generated_tokens"] = tokens,
+            ["prompts_processed"] = store.ProcessedPrompts().Count,
+            ["instructions_accepted"] = instructions.Count,
+            ["instructions_with_instances"] = instructions.Count(i => i.Status == InstructionStatus.Done),
+            ["instructions_classification"] = instructions.Count(i => i.IsClassification == true),
+            ["instructions_pending"] = instructions.Count(i => i.Status == InstructionStatus.Pending),
+            ["examples"] = examples.Count,
+            ["rejections"] = rejections.Count,
+            ["rejections_by_stage"] = byStage,
+        };
+    }
+
+    private static string Card(JsonObject stats, RunDescription run)
+    {
+        var s = new StringBuilder();
+        s.Append("# Dataset: ").AppendLine(run.RunName).AppendLine();
+        s.AppendLine("Made by SynthPipeline's `synth generate` (Self-Instruct: seed tasks grown by a local teacher, filtered, deduplicated by ROUGE-L).");
+        if (run.DemoTeacher)
+            s.AppendLine().AppendLine("**The teacher was the built-in demo model (random weights): this text is noise, useful only to try the tool.**");
+        s.AppendLine().AppendLine("## Counts").AppendLine().AppendLine("| stage | count |").AppendLine("|---|---|");
+        foreach (var key in new[] { "seed_tasks", "teacher_requests", "teacher_requests_failed", "generated_tokens", "prompts_processed", "instructions_accepted",
+                     "instructions_classification", "instructions_with_instances", "instructions_pending", "examples", "rejections" })
+            s.Append("| ").Append(key.Replace('_', ' ')).Append(" | ").Append(stats[key]?.ToJsonString()).AppendLine(" |");
+        s.AppendLine().AppendLine("## Rejections").AppendLine().AppendLine("| stage | reason | count |").AppendLine("|---|---|---|");
+        foreach (var (stage, reasons) in stats["rejections_by_stage"]!.AsObject())
+            foreach (var (reason, count) in reasons!.AsObject())
+                s.Append("| ").Append(stage).Append(" | ").Append(reason).Append(" | ").Append(count!.ToJsonString()).AppendLine(" |");
+        s.AppendLine().AppendLine("## Seeds and teacher").AppendLine();
+        s.Append("- Seeds: `").Append(run.SeedFile).Append("` (").Append(run.SeedCount).AppendLine(" tasks)");
+        s.Append("- Teacher: ").AppendLine(run.Teacher);
+        s.AppendLine().AppendLine("## Settings").AppendLine();
+        foreach (var (k, v) in run.Settings.OrderBy(p => p.Key, StringComparer.Ordinal)) s.Append("- `").Append(k).Append("`: ").AppendLine(v);
+        s.AppendLine().AppendLine("## Files").AppendLine();
+        s.AppendLine("- `alpaca.jsonl`, `sharegpt.jsonl`, `openai-chat.jsonl`: the training examples in three shapes.");
+        s.AppendLine("- `review.csv`: every example with its most similar earlier instruction and ROUGE-L score.");
+        s.AppendLine("- `rejected.jsonl`: everything dropped, with the stage, the reason and (for novelty) the closest instruction.");
+        s.AppendLine("- `stats.json`: these counts; `state.db`: the full run state (SQLite), used by `--resume`.");
+        return s.ToString();
+    }
+}

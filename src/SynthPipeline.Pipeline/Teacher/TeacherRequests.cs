@@ -1,0 +1,46 @@
+using Microsoft.Extensions.AI;
+using Polly.Timeout;
+using SynthPipeline.Pipeline.State;
+
+namespace SynthPipeline.Pipeline.Teacher;
+
+/// <summary>
+/// Teacher calls by stable id ("instruction:12", "classify:3") through the composed <see cref="IChatClient"/>
+/// (resilience and logging middleware around the model). An answer already in the store is returned as it is;
+/// otherwise the teacher is asked, and the request and its answer, or its failure, are committed before anything uses
+/// them. Failures come back as data, never as exceptions that would stop the pipeline.
+/// </summary>
+public sealed class TeacherRequests(IChatClient teacher, RunStore store, TeacherCounters counters)
+{
+    public async Task<TeacherOutcome> AskAsync(string id, string kind, string prompt, ChatOptions options, CancellationToken cancellationToken)
+    {
+        if (store.GetRequest(id) is { } saved)
+            return saved.Status == RequestStatus.Done
+                ? new TeacherOutcome(saved.Response, saved.Truncated, saved.Attempts, saved.OutputTokens, null, null)
+                : new TeacherOutcome(null, false, saved.Attempts, 0, saved.Reason ?? "teacher_error", saved.Response);
+        counters.RequestStarted();
+        var tokens = 0;
+        TeacherOutcome outcome;
+        try
+        {
+            var response = await teacher.GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], options, cancellationToken).ConfigureAwait(false);
+            tokens = (int)(response.Usage?.OutputTokenCount ?? 0);
+            var attempts = response.AdditionalProperties?.TryGetValue(ResilientChatClient.AttemptsKey, out var a) == true ? Convert.ToInt32(a, System.Globalization.CultureInfo.InvariantCulture) : 1;
+            outcome = new TeacherOutcome(response.Text, response.FinishReason == ChatFinishReason.Length, attempts, tokens, null, null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var attempts = e.Data[ResilientChatClient.AttemptsKey] is int n ? n : 1;
+            var reason = e switch { TeacherStalledException => "teacher_stalled", TimeoutRejectedException => "teacher_timeout", _ => "teacher_error" };
+            outcome = new TeacherOutcome(null, false, attempts, 0, reason, e.Message);
+        }
+        finally
+        {
+            counters.RequestEnded(tokens);
+        }
+        // A failed request keeps its detail in the response column, so a resumed run reports the same reason.
+        store.SaveRequest(new StoredRequest(id, kind, prompt, outcome.Succeeded ? outcome.Text : outcome.FailureDetail, outcome.Truncated,
+            outcome.Succeeded ? RequestStatus.Done : RequestStatus.Failed, outcome.FailureReason, outcome.Attempts, outcome.OutputTokens));
+        return outcome;
+    }
+}

@@ -42,28 +42,34 @@ public static class SynthApp
                 ProcessTerminationTimeout = TimeSpan.FromMinutes(10),
             }).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
-        {
-            await Console.Error.WriteLineAsync("cancelled").ConfigureAwait(false);
-            return ExitCancelled;
-        }
-        catch (OptionsValidationError e)
-        {
-            await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            return ExitBadConfiguration;
-        }
-        catch (UserErrorException e)
-        {
-            await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            return ExitFailure;
-        }
-#pragma warning disable CA1031 // the last resort: anything else is a bug, shown whole
+#pragma warning disable CA1031 // every failure ends here: a user error is one line, anything else a bug with its stack trace
         catch (Exception e)
 #pragma warning restore CA1031
         {
-            await Console.Error.WriteLineAsync($"error: {e}").ConfigureAwait(false);
-            await Console.Error.WriteLineAsync("This is a bug in synth, not in your input or settings; please report it with the lines above.").ConfigureAwait(false);
-            return ExitBug;
+            return Report(e, Console.Error);
+        }
+    }
+
+    /// <summary>Prints a failure and returns the exit code: 130 cancelled, 2 bad configuration, 1 a user error (one line), 70 a bug (stack trace).</summary>
+    internal static int Report(Exception failure, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        ArgumentNullException.ThrowIfNull(stderr);
+        switch (failure)
+        {
+            case OperationCanceledException:
+                stderr.WriteLine("cancelled");
+                return ExitCancelled;
+            case OptionsValidationError:
+                stderr.WriteLine($"error: {failure.Message}");
+                return ExitBadConfiguration;
+            case UserErrorException:
+                stderr.WriteLine($"error: {failure.Message}");
+                return ExitFailure;
+            default:
+                stderr.WriteLine($"error: {failure}");
+                stderr.WriteLine("This is a bug in synth, not in your input or settings; please report it with the lines above.");
+                return ExitBug;
         }
     }
 }

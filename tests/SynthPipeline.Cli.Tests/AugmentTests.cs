@@ -154,7 +154,7 @@ public sealed class AugmentTests
         string? line;
         do line = await p.StandardError.ReadLineAsync();
         while (line is not null && !line.Contains("starting run", StringComparison.Ordinal));
-        await Task.Delay(2500);
+        await SynthProcess.Until(p, () => SynthProcess.StoreCount(Path.Combine(Run(dir, "stopped"), "state.db"), "SELECT COUNT(*) FROM chunks WHERE status = 'done'") >= 2);
         using (var kill = System.Diagnostics.Process.Start("kill", $"-INT {p.Id}")!) await kill.WaitForExitAsync();
         var rest = await p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();

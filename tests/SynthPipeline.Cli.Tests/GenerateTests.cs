@@ -76,8 +76,8 @@ public sealed class GenerateTests
         string? line;
         do line = await p.StandardError.ReadLineAsync();
         while (line is not null && !line.Contains("starting run", StringComparison.Ordinal));
-        // Long enough for some instructions to get their examples on a slow machine.
-        await Task.Delay(5000);
+        // Some instructions have their examples: a state, not a time, so a slow machine stops at the same point.
+        await SynthProcess.Until(p, () => SynthProcess.StoreCount(Path.Combine(Run(dir, "stopped"), "state.db"), "SELECT COUNT(*) FROM instructions WHERE status = 'done'") >= 2);
         using (var kill = System.Diagnostics.Process.Start("kill", $"-INT {p.Id}")!) await kill.WaitForExitAsync();
         var rest = await p.StandardError.ReadToEndAsync();
         await p.WaitForExitAsync();

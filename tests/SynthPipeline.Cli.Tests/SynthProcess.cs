@@ -44,8 +44,8 @@ internal static class SynthProcess
         }
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await p.WaitForExitAsync(timeout.Token);
+        // No deadline: a loaded machine only makes synth slower, and CI's own limit catches a real hang.
+        await p.WaitForExitAsync();
         return new Result(p.ExitCode, await stdout, await stderr);
     }
 
@@ -67,12 +67,14 @@ internal static class SynthProcess
     /// <summary>Kills once <paramref name="sql"/> (a count) on the run's state.db reaches <paramref name="atLeast"/>.</summary>
     public static KillPoint WhenStoreCount(string sql, int atLeast) => (p, run, _) => Until(p, () => StoreCount(Path.Combine(run, "state.db"), sql) >= atLeast);
 
-    private static async Task Until(Process p, Func<bool> reached)
+    /// <summary>Waits until <paramref name="reached"/> holds or the process has ended.</summary>
+    public static async Task Until(Process p, Func<bool> reached)
     {
         while (!p.HasExited && !reached()) await Task.Delay(5);
     }
 
-    private static long StoreCount(string db, string sql)
+    /// <summary>A count from a run's state.db, read while the run writes it (0 before its schema exists).</summary>
+    public static long StoreCount(string db, string sql)
     {
         if (!File.Exists(db)) return 0;
         try

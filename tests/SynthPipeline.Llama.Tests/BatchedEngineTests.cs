@@ -101,7 +101,7 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
         var prompts = DistinctPrompts(200);
         var all = Task.WhenAll(prompts.Select((p, i) => engine.GenerateAsync(Request(p, Sampled with { Seed = (uint)i }, 40))));
 
-        var results = await all.WaitAsync(TimeSpan.FromMinutes(3));
+        var results = await all;
 
         Assert.All(results, r => Assert.Equal(40, r.Tokens.Count));
         var m = engine.Metrics();

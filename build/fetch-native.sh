@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Fetches llama.cpp v0.5.0 as packaged by npm (node-llama-cpp 3.22.1) into the repo's .native/ cache.
-#   fetch-native.sh cpu  DEST   prebuilt CPU libraries (libllama.v0.5.0.so, libggml*.so)
-#   fetch-native.sh cuda DEST   prebuilt CUDA 13 libraries (only on request: -p:SynthCuda=true)
-#   fetch-native.sh src  DEST   headers, vocab GGUFs and test vectors from the exact source bundle
+# Fetches test fixtures from llama.cpp's source bundle as packaged by npm (node-llama-cpp 3.22.1) into the repo's
+# .native/ cache: headers (for the ABI probe), real vocab GGUFs and their tokenizer test vectors. The product itself
+# needs none of this: llama.cpp comes with LLamaSharp's NuGet packages.
+#   fetch-native.sh src  DEST
+# Kept for comparisons with the binding before LLamaSharp (bench/llamasharp-vs-own-binding.sh):
+#   fetch-native.sh cpu  DEST   prebuilt CPU libraries of llama.cpp v0.5.0
 # Idempotent and safe to run concurrently (flock); writes DEST atomically.
 set -euo pipefail
 kind=$1 dest=$(realpath -m "${2%/}")
@@ -17,8 +19,8 @@ work=$(mktemp -d "$(dirname "$dest")/.fetch.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 case $kind in
-  cpu|cuda)
-    pkg=@node-llama-cpp/linux-x64; [[ $kind == cuda ]] && pkg=@node-llama-cpp/linux-x64-cuda
+  cpu)
+    pkg=@node-llama-cpp/linux-x64
     npm pack --silent "$pkg@$version" >/dev/null
     tar xzf ./*.tgz
     mkdir -p out

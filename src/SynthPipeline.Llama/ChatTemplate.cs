@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using LLama.Native;
 using SynthPipeline.Llama.Native;
 
 namespace SynthPipeline.Llama;
@@ -7,7 +8,7 @@ namespace SynthPipeline.Llama;
 /// <summary>One chat message for a template.</summary>
 public readonly record struct TemplateMessage(string Role, string Content);
 
-/// <summary>Formats a conversation with a model's chat template through llama_chat_apply_template.</summary>
+/// <summary>Formats a conversation with a model's chat template through LLamaSharp's llama_chat_apply_template.</summary>
 public static unsafe class ChatTemplate
 {
     /// <summary>ChatML, used when a model ships no template.</summary>
@@ -27,28 +28,28 @@ public static unsafe class ChatTemplate
                 handles.Add(GCHandle.Alloc(bytes, GCHandleType.Pinned));
                 return bytes;
             }
-            var native = new LlamaChatMessageNative[messages.Count];
+            var native = new LLamaChatMessage[messages.Count];
             var total = 0;
             for (var i = 0; i < messages.Count; i++)
             {
                 Pin(messages[i].Role);
                 Pin(messages[i].Content);
-                native[i] = new LlamaChatMessageNative
+                native[i] = new LLamaChatMessage
                 {
-                    Role = (byte*)handles[^2].AddrOfPinnedObject(),
-                    Content = (byte*)handles[^1].AddrOfPinnedObject(),
+                    role = (byte*)handles[^2].AddrOfPinnedObject(),
+                    content = (byte*)handles[^1].AddrOfPinnedObject(),
                 };
                 total += messages[i].Content.Length + messages[i].Role.Length;
             }
             var tmpl = Pin(template ?? ChatMl);
             var buf = new byte[total * 2 + 256];
-            fixed (LlamaChatMessageNative* m = native)
+            fixed (LLamaChatMessage* m = native)
             fixed (byte* t = tmpl)
             {
                 while (true)
                 {
                     int n;
-                    fixed (byte* b = buf) n = NativeMethods.LlamaChatApplyTemplate(t, m, (nuint)native.Length, addAssistantPrompt, b, buf.Length);
+                    fixed (byte* b = buf) n = NativeApi.llama_chat_apply_template(t, m, (nuint)native.Length, addAssistantPrompt, b, buf.Length);
                     if (n < 0)
                         throw new LlamaModelException("the model's chat template is not one llama.cpp recognises; set Teacher:ChatTemplate to a built-in name such as 'chatml' or 'llama3'");
                     if (n <= buf.Length) return Encoding.UTF8.GetString(buf, 0, n);

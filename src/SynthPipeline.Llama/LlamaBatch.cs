@@ -1,11 +1,12 @@
 using System.Runtime.InteropServices;
-using SynthPipeline.Llama.Native;
+using LLama.Native;
 
 namespace SynthPipeline.Llama;
 
 /// <summary>
 /// A reusable llama_batch whose arrays live in one native block owned by this object (freed on dispose, or by the
-/// finalizer of its SafeHandle). Each token may belong to up to <c>maxSequencesPerToken</c> sequences.
+/// finalizer of its SafeHandle). Unlike LLamaSharp's batch, any range of it can be decoded, which the engine's
+/// bisection of a rejected batch needs. Each token may belong to up to <c>maxSequencesPerToken</c> sequences.
 /// </summary>
 public sealed unsafe class LlamaBatch : IDisposable
 {
@@ -61,14 +62,15 @@ public sealed unsafe class LlamaBatch : IDisposable
         Count++;
     }
 
-    internal LlamaBatchNative ToNative(int start, int count) => new()
+    /// <summary>Tokens [start, start+count) as LLamaSharp's llama_batch struct, pointing into this batch's memory.</summary>
+    internal LLamaNativeBatch ToNative(int start, int count) => new()
     {
-        NTokens = count,
-        Token = _token + start,
-        Pos = _pos + start,
-        NSeqId = _nSeqId + start,
-        SeqId = _seqId + start,
-        Logits = _logits + start,
+        n_tokens = count,
+        tokens = (LLamaToken*)(_token + start),
+        pos = (LLamaPos*)(_pos + start),
+        n_seq_id = _nSeqId + start,
+        seq_id = (LLamaSeqId**)(_seqId + start),
+        logits = (byte*)(_logits + start),
     };
 
     public void Dispose() => _block.Dispose();

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using LLama.Native;
 using SynthPipeline.Llama.Native;
 using SynthPipeline.Core.Options;
 
@@ -40,36 +41,44 @@ public enum DecodeStatus
     Fatal = -2,
 }
 
-/// <summary>A llama_context: the KV cache and compute state for one or more sequences. Not thread-safe.</summary>
+/// <summary>
+/// A llama_context over LLamaSharp's <see cref="SafeLLamaContextHandle"/> (which keeps the model alive): the KV cache
+/// and compute state for one or more sequences, with a persistent CPU threadpool attached. Not thread-safe.
+/// </summary>
 public sealed unsafe class LlamaContext : IDisposable
 {
     private readonly AbortFlag _abort = new();
     private readonly SafeGgmlThreadpoolHandle? _threadpool;
+    private readonly nint _memory;
     private GCHandle _abortHandle;
+    private bool _threadpoolReferenced;
 
-    private LlamaContext(LlamaModel model, SafeLlamaContextHandle handle, SafeGgmlThreadpoolHandle? threadpool)
+    private LlamaContext(LlamaModel model, SafeLLamaContextHandle handle, SafeGgmlThreadpoolHandle? threadpool)
     {
         Model = model;
         Handle = handle;
         _threadpool = threadpool;
-        if (threadpool is not null) NativeMethods.LlamaAttachThreadpool(handle, threadpool.DangerousGetHandle(), threadpool.DangerousGetHandle());
+        if (threadpool is not null)
+        {
+            // The context computes on the pool until it is freed: hold the pool until then, whatever the disposal order.
+            threadpool.DangerousAddRef(ref _threadpoolReferenced);
+            NativeMethods.LlamaAttachThreadpool(handle, threadpool.DangerousGetHandle(), threadpool.DangerousGetHandle());
+        }
         _abortHandle = GCHandle.Alloc(_abort);
-        NativeMethods.LlamaSetAbortCallback(handle, &OnAbort, GCHandle.ToIntPtr(_abortHandle));
-        Memory = NativeMethods.LlamaGetMemory(handle);
+        NativeApi.llama_set_abort_callback(handle, (nint)(delegate* unmanaged[Cdecl]<nint, byte>)&OnAbort, GCHandle.ToIntPtr(_abortHandle));
+        _memory = NativeMethods.LlamaGetMemory(handle);
         VocabSize = model.Vocab.TokenCount;
     }
 
-    internal SafeLlamaContextHandle Handle { get; }
-
-    private nint Memory { get; }
+    internal SafeLLamaContextHandle Handle { get; }
 
     public LlamaModel Model { get; }
 
     public int VocabSize { get; }
 
-    public int ContextSize => (int)NativeMethods.LlamaNCtx(Handle);
+    public int ContextSize => (int)Handle.ContextSize;
 
-    public int BatchSize => (int)NativeMethods.LlamaNBatch(Handle);
+    public int BatchSize => (int)Handle.BatchSize;
 
     /// <exception cref="LlamaModelException">The request cannot fit the model or memory; the message says which setting to change.</exception>
     public static LlamaContext Create(LlamaModel model, LlamaContextOptions? options = null)
@@ -84,32 +93,40 @@ public sealed unsafe class LlamaContext : IDisposable
             throw new LlamaModelException(
                 $"the requested context of {perSequence} tokens per sequence (Teacher:ContextPerSequence) " +
                 $"exceeds what '{model.Path}' was trained for ({train} tokens); lower Teacher:ContextPerSequence");
-        var p = NativeMethods.LlamaContextDefaultParams();
-        p.NCtx = (uint)options.ContextSize;
-        p.NBatch = (uint)options.BatchSize;
-        p.NUbatch = (uint)Math.Min(options.MicroBatchSize, options.BatchSize);
-        p.NSeqMax = (uint)options.SequenceCount;
+        var p = LLamaContextParams.Default();
+        p.n_ctx = (uint)options.ContextSize;
+        p.n_batch = (uint)options.BatchSize;
+        p.n_ubatch = (uint)Math.Min(options.MicroBatchSize, options.BatchSize);
+        p.n_seq_max = (uint)options.SequenceCount;
         var threads = options.Threads > 0 ? options.Threads : Environment.ProcessorCount;
-        p.NThreads = threads;
-        p.NThreadsBatch = threads;
-        p.FlashAttnType = options.FlashAttention switch { null => -1, true => 1, false => 0 };
-        p.TypeK = p.TypeV = (int)ParseKvType(options.KvCacheType);
-        p.KvUnified = options.UnifiedKvCache ? (byte)1 : (byte)0;
-        p.NoPerf = 0;
+        p.n_threads = threads;
+        p.n_threads_batch = threads;
+        p.llama_flash_attn_type = options.FlashAttention switch
+        {
+            null => LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_AUTO,
+            true => LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_ENABLED,
+            false => LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_DISABLED,
+        };
+        p.type_k = p.type_v = KvType(options.KvCacheType);
+        p.kv_unified = options.UnifiedKvCache;
+        p.no_perf = false;
         NativeLog.ClearRecentProblems();
-        var native = NativeMethods.LlamaInitFromModel(model.Handle, p);
-        if (native == 0)
+        SafeLLamaContextHandle handle;
+        try
+        {
+            handle = SafeLLamaContextHandle.Create(model.Handle, p);
+        }
+        catch (LLama.Exceptions.RuntimeError)
         {
             var why = NativeLog.TakeRecentProblems();
             throw new LlamaModelException(
                 $"llama.cpp could not create a context of {options.ContextSize} tokens for '{model.Path}' " +
                 $"(probably out of memory: lower Teacher:ContextPerSequence or Teacher:ParallelSequences)" + (why.Length > 0 ? $": {why}" : string.Empty));
         }
-        var threadpool = SafeGgmlThreadpoolHandle.Create(threads);
-        return new LlamaContext(model, SafeLlamaContextHandle.Create(native, model.Handle, threadpool), threadpool);
+        return new LlamaContext(model, handle, SafeGgmlThreadpoolHandle.Create(threads));
     }
 
-    /// <summary>Decodes tokens [start, start+count) of <paramref name="batch"/>.</summary>
+    /// <summary>Decodes tokens [start, start+count) of <paramref name="batch"/> (LLamaSharp decodes whole batches only, so this call is bound here).</summary>
     public DecodeStatus Decode(LlamaBatch batch, int start, int count)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -122,9 +139,14 @@ public sealed unsafe class LlamaContext : IDisposable
     /// <summary>Logits of output <paramref name="index"/> of the last decode (batch index of a token that asked for logits).</summary>
     public ReadOnlySpan<float> Logits(int index)
     {
-        var p = NativeMethods.LlamaGetLogitsIth(Handle, index);
-        if (p is null) throw new ArgumentOutOfRangeException(nameof(index), $"no logits for batch index {index}");
-        return new ReadOnlySpan<float>(p, VocabSize);
+        try
+        {
+            return Handle.GetLogitsIth(index);
+        }
+        catch (LLama.Exceptions.GetLogitsInvalidIndexException e)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"no logits for batch index {index}: {e.Message}");
+        }
     }
 
     /// <summary>
@@ -138,30 +160,30 @@ public sealed unsafe class LlamaContext : IDisposable
     /// <summary>True when the last decode sampled output <paramref name="index"/> in the graph (backend sampling).</summary>
     public bool HasBackendSample(int index) => NativeMethods.LlamaGetSampledTokenIth(Handle, index) >= 0;
 
-    public void ClearMemory() => NativeMethods.LlamaMemoryClear(Memory, true);
+    public void ClearMemory() => Handle.MemoryClear(true);
 
     /// <summary>Removes positions [p0, p1) of a sequence (-1 = open end). Removing a whole sequence always succeeds.</summary>
-    public bool RemoveSequence(int sequence, int p0 = -1, int p1 = -1) => NativeMethods.LlamaMemorySeqRm(Memory, sequence, p0, p1);
+    public bool RemoveSequence(int sequence, int p0 = -1, int p1 = -1) => NativeMethods.LlamaMemorySeqRm(_memory, sequence, p0, p1);
 
     /// <summary>Shares positions [p0, p1) of <paramref name="source"/> with <paramref name="destination"/> without recomputing them.</summary>
-    public void CopySequence(int source, int destination, int p0 = -1, int p1 = -1) => NativeMethods.LlamaMemorySeqCp(Memory, source, destination, p0, p1);
+    public void CopySequence(int source, int destination, int p0 = -1, int p1 = -1) => Handle.MemorySequenceCopy((LLamaSeqId)source, (LLamaSeqId)destination, p0, p1);
 
     /// <summary>The highest position stored for a sequence, or -1 if it is empty.</summary>
-    public int SequenceMaxPosition(int sequence) => NativeMethods.LlamaMemorySeqPosMax(Memory, sequence);
+    public int SequenceMaxPosition(int sequence) => Handle.MemorySequenceMaxPosition((LLamaSeqId)sequence).Value;
 
     /// <summary>Applies LoRA adapters with their scales (replacing any applied before); an empty list removes them.</summary>
     public void SetLoraAdapters(IReadOnlyList<(LlamaLoraAdapter Adapter, float Scale)> adapters)
     {
         ArgumentNullException.ThrowIfNull(adapters);
-        var ptrs = stackalloc nint[Math.Max(1, adapters.Count)];
-        var scales = stackalloc float[Math.Max(1, adapters.Count)];
-        for (var i = 0; i < adapters.Count; i++)
+        var native = adapters.Select(a => (a.Adapter.Native, a.Scale)).ToArray();
+        try
         {
-            ptrs[i] = adapters[i].Adapter.Handle.DangerousGetHandle();
-            scales[i] = adapters[i].Scale;
+            Handle.SetLoraAdapters(native);
         }
-        var rc = NativeMethods.LlamaSetAdaptersLora(Handle, ptrs, (nuint)adapters.Count, scales);
-        if (rc != 0) throw new LlamaModelException($"llama.cpp refused the LoRA adapters (code {rc}): {NativeLog.TakeRecentProblems()}");
+        catch (LLama.Exceptions.RuntimeError e)
+        {
+            throw new LlamaModelException($"llama.cpp refused the LoRA adapters ({e.Message}): {NativeLog.TakeRecentProblems()}");
+        }
     }
 
     /// <summary>Makes a running <see cref="Decode(LlamaBatch)"/> return <see cref="DecodeStatus.Aborted"/> when the token is cancelled.</summary>
@@ -177,6 +199,11 @@ public sealed unsafe class LlamaContext : IDisposable
     public void Dispose()
     {
         Handle.Dispose();
+        if (_threadpoolReferenced)
+        {
+            _threadpool!.DangerousRelease();
+            _threadpoolReferenced = false;
+        }
         _threadpool?.Dispose();
         if (_abortHandle.IsAllocated) _abortHandle.Free();
     }
@@ -189,13 +216,14 @@ public sealed unsafe class LlamaContext : IDisposable
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static byte OnAbort(nint data) => ((AbortFlag)GCHandle.FromIntPtr(data).Target!).Requested != 0 ? (byte)1 : (byte)0;
 
-    private static Gguf.GgmlType ParseKvType(KvCacheType type) => type switch
+    // LLamaSharp's GGMLType has no BF16 member; the numeric value is ggml's.
+    private static GGMLType KvType(KvCacheType type) => type switch
     {
-        KvCacheType.F16 => Gguf.GgmlType.F16,
-        KvCacheType.F32 => Gguf.GgmlType.F32,
-        KvCacheType.BF16 => Gguf.GgmlType.BF16,
-        KvCacheType.Q8_0 => Gguf.GgmlType.Q8_0,
-        KvCacheType.Q4_0 => Gguf.GgmlType.Q4_0,
+        KvCacheType.F16 => GGMLType.GGML_TYPE_F16,
+        KvCacheType.F32 => GGMLType.GGML_TYPE_F32,
+        KvCacheType.BF16 => (GGMLType)(int)Gguf.GgmlType.BF16,
+        KvCacheType.Q8_0 => GGMLType.GGML_TYPE_Q8_0,
+        KvCacheType.Q4_0 => GGMLType.GGML_TYPE_Q4_0,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "not a KV cache type"),
     };
 }

@@ -1,5 +1,6 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using System.Text;
+using LLama.Exceptions;
+using LLama.Native;
 using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Llama.Native;
 using SynthPipeline.Core;
@@ -20,10 +21,11 @@ public sealed record LlamaModelLoadOptions
 }
 
 /// <summary>
-/// A GGUF model loaded in-process by llama.cpp. The file is validated by <see cref="GgufReader"/> first, so a
-/// malformed file is reported with its defect instead of reaching native code. Contexts keep the model alive.
+/// A GGUF model loaded in-process by llama.cpp through LLamaSharp. The file is validated by <see cref="GgufReader"/>
+/// first, so a malformed file is reported with its defect instead of reaching native code. LLamaSharp's context and
+/// sampler handles keep the model handle alive, so disposal order does not matter.
 /// </summary>
-public sealed unsafe class LlamaModel : IDisposable
+public sealed class LlamaModel : IDisposable
 {
     private LlamaModel(string path, GgufFile gguf, SafeLlamaModelHandle handle, bool onGpu)
     {
@@ -46,28 +48,20 @@ public sealed unsafe class LlamaModel : IDisposable
 
     public LlamaVocab Vocab { get; }
 
-    public int TrainingContextLength => NativeMethods.LlamaModelNCtxTrain(Handle);
+    public int TrainingContextLength => Handle.ContextSize;
 
-    public int EmbeddingLength => NativeMethods.LlamaModelNEmbd(Handle);
+    public int EmbeddingLength => Handle.EmbeddingSize;
 
-    public int LayerCount => NativeMethods.LlamaModelNLayer(Handle);
+    public int LayerCount => Handle.LayerCount;
 
-    public ulong ParameterCount => NativeMethods.LlamaModelNParams(Handle);
+    public ulong ParameterCount => Handle.ParameterCount;
 
-    public ulong SizeBytes => NativeMethods.LlamaModelSize(Handle);
+    public ulong SizeBytes => Handle.SizeInBytes;
 
-    public string Description
-    {
-        get
-        {
-            var buf = stackalloc byte[256];
-            var n = NativeMethods.LlamaModelDesc(Handle, buf, 256);
-            return n > 0 ? Marshal.PtrToStringUTF8((nint)buf, Math.Min(n, 255)) : string.Empty;
-        }
-    }
+    public string Description => Handle.Description;
 
     /// <summary>The model's default chat template, or null if it has none.</summary>
-    public string? ChatTemplate => NativeMethods.Utf8(NativeMethods.LlamaModelChatTemplate(Handle, null));
+    public string? ChatTemplate => Handle.GetTemplate(null, strict: false);
 
     /// <summary>Metadata as llama.cpp reports it (arrays are omitted by llama.cpp).</summary>
     public IReadOnlyDictionary<string, string> NativeMetadata
@@ -75,31 +69,17 @@ public sealed unsafe class LlamaModel : IDisposable
         get
         {
             var result = new Dictionary<string, string>(StringComparer.Ordinal);
-            var count = NativeMethods.LlamaModelMetaCount(Handle);
-            const int size = 4096;
-            var buf = (byte*)NativeMemory.Alloc(size);
-            try
+            for (var i = 0; i < Handle.MetadataCount; i++)
             {
-                for (var i = 0; i < count; i++)
-                {
-                    if (NativeMethods.LlamaModelMetaKeyByIndex(Handle, i, buf, size) < 0) continue;
-                    var key = Marshal.PtrToStringUTF8((nint)buf) ?? string.Empty;
-                    var n = NativeMethods.LlamaModelMetaValStrByIndex(Handle, i, buf, size);
-                    result[key] = n < 0 ? string.Empty : Marshal.PtrToStringUTF8((nint)buf) ?? string.Empty;
-                }
-            }
-            finally
-            {
-                NativeMemory.Free(buf);
+                if (Handle.MetadataKeyByIndex(i) is not { } key) continue;
+                result[Encoding.UTF8.GetString(key.Span)] = Handle.MetadataValueByIndex(i) is { } value ? Encoding.UTF8.GetString(value.Span) : string.Empty;
             }
             return result;
         }
     }
 
     /// <summary>Validates and loads <paramref name="path"/>. Progress is reported in [0, 1]; cancelling aborts the load.</summary>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="GgufFormatException">The file is not valid GGUF.</exception>
-    /// <exception cref="LlamaModelException">llama.cpp rejected the model (for example an unknown architecture).</exception>
+    /// <exception cref="UserErrorException">The file does not exist, is not valid GGUF, or llama.cpp rejected it.</exception>
     /// <exception cref="OperationCanceledException">The load was cancelled.</exception>
     public static LlamaModel Load(string path, LlamaModelLoadOptions? options = null, IProgress<float>? progress = null,
         CancellationToken cancellationToken = default)
@@ -112,44 +92,37 @@ public sealed unsafe class LlamaModel : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         LlamaLibrary.EnsureInitialized();
 
-        var parameters = NativeMethods.LlamaModelDefaultParams();
-        parameters.NGpuLayers = options.GpuLayers;
-        parameters.VocabOnly = options.VocabOnly ? (byte)1 : (byte)0;
-        parameters.LoadMode = options.UseMmap ? 1 : 0;
-        var state = new LoadState(progress, cancellationToken);
-        var gc = GCHandle.Alloc(state);
+        var parameters = LLamaModelParams.Default();
+        parameters.n_gpu_layers = options.GpuLayers;
+        parameters.vocab_only = options.VocabOnly;
+        parameters.load_mode = options.UseMmap ? LLamaLoadMode.MemoryMap : LLamaLoadMode.None;
+        // Returning false makes llama.cpp abandon the load; the delegate must outlive the native call.
+        LlamaProgressCallback report = (value, _) =>
+        {
+            progress?.Report(value);
+            return !cancellationToken.IsCancellationRequested;
+        };
+        parameters.progress_callback = report;
+        NativeLog.ClearRecentProblems();
         try
         {
-            parameters.ProgressCallback = (nint)(delegate* unmanaged[Cdecl]<float, nint, byte>)&OnProgress;
-            parameters.ProgressCallbackUserData = GCHandle.ToIntPtr(gc);
-            NativeLog.ClearRecentProblems();
-            var native = NativeMethods.LlamaModelLoadFromFile(full, parameters);
-            if (native == 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var why = NativeLog.TakeRecentProblems();
-                throw new LlamaModelException(
-                    $"llama.cpp could not load '{full}' (architecture '{gguf.Architecture ?? "none"}')" +
-                    (why.Length > 0 ? $": {why}" : "; set Logging:LogLevel:SynthPipeline=Debug for llama.cpp's log"));
-            }
+            var handle = SafeLlamaModelHandle.LoadFromFile(full, parameters);
             var onGpu = options.GpuLayers != 0 && !options.VocabOnly && LlamaLibrary.Devices.Any(d => !d.StartsWith("CPU", StringComparison.OrdinalIgnoreCase));
-            return new LlamaModel(full, gguf, new SafeLlamaModelHandle(native), onGpu);
+            return new LlamaModel(full, gguf, handle, onGpu);
+        }
+        catch (LoadWeightsFailedException)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var why = NativeLog.TakeRecentProblems();
+            throw new LlamaModelException(
+                $"llama.cpp could not load '{full}' (architecture '{gguf.Architecture ?? "none"}')" +
+                (why.Length > 0 ? $": {why}" : "; set Logging:LogLevel:SynthPipeline=Debug for llama.cpp's log"));
         }
         finally
         {
-            gc.Free();
+            GC.KeepAlive(report);
         }
     }
 
     public void Dispose() => Handle.Dispose();
-
-    private sealed record LoadState(IProgress<float>? Progress, CancellationToken Token);
-
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static byte OnProgress(float progress, nint userData)
-    {
-        var state = (LoadState)GCHandle.FromIntPtr(userData).Target!;
-        state.Progress?.Report(progress);
-        return state.Token.IsCancellationRequested ? (byte)0 : (byte)1;
-    }
 }

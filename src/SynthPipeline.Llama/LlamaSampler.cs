@@ -1,3 +1,4 @@
+using LLama.Native;
 using SynthPipeline.Llama.Native;
 using SynthPipeline.Core;
 
@@ -10,22 +11,23 @@ public sealed class InvalidGrammarException : UserErrorException
 }
 
 /// <summary>
-/// A llama.cpp sampler chain built from <see cref="SamplingSettings"/>: grammar, penalties, then top-k, top-p,
-/// min-p, temperature and a seeded draw (or greedy). Holds per-sequence state (grammar position, penalties, RNG).
+/// A llama.cpp sampler chain built from <see cref="SamplingSettings"/> on LLamaSharp's
+/// <see cref="SafeLLamaSamplerChainHandle"/>: grammar, penalties, then top-k, top-p, min-p, temperature and a seeded
+/// draw (or greedy). Holds per-sequence state (grammar position, penalties, RNG).
 /// </summary>
 public sealed class LlamaSampler : IDisposable
 {
-    private LlamaSampler(SafeLlamaSamplerHandle handle, SamplingSettings settings)
+    private LlamaSampler(SafeLLamaSamplerChainHandle handle, SamplingSettings settings)
     {
         Handle = handle;
         Settings = settings;
     }
 
-    internal SafeLlamaSamplerHandle Handle { get; }
+    internal SafeLLamaSamplerChainHandle Handle { get; }
 
     public SamplingSettings Settings { get; }
 
-    public int Count => NativeMethods.LlamaSamplerChainN(Handle);
+    public int Count => Handle.Count;
 
     /// <exception cref="InvalidGrammarException">The grammar does not parse.</exception>
     public static LlamaSampler Create(LlamaModel model, SamplingSettings settings)
@@ -34,33 +36,32 @@ public sealed class LlamaSampler : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         LlamaLibrary.EnsureInitialized();
-        var chainParams = NativeMethods.LlamaSamplerChainDefaultParams();
-        chainParams.NoPerf = 1;
-        var handle = SafeLlamaSamplerHandle.Create(NativeMethods.LlamaSamplerChainInit(chainParams), model.Handle);
+        var chainParams = LLamaSamplerChainParams.Default();
+        chainParams.NoPerf = true;
+        var handle = SafeLLamaSamplerChainHandle.Create(chainParams);
         try
         {
             if (settings.Grammar is not null)
             {
                 NativeLog.ClearRecentProblems();
-                var grammar = NativeMethods.LlamaSamplerInitGrammar(model.Vocab.Native, settings.Grammar, settings.GrammarRoot);
+                var grammar = NativeMethods.LlamaSamplerInitGrammar(model.Vocab.Pointer, settings.Grammar, settings.GrammarRoot);
                 if (grammar == 0)
                     throw new InvalidGrammarException($"invalid GBNF grammar (root '{settings.GrammarRoot}'): {NativeLog.TakeRecentProblems()}");
                 NativeMethods.LlamaSamplerChainAdd(handle, grammar);
             }
             if (settings.RepeatPenalty != 1 || settings.PresencePenalty != 0 || settings.FrequencyPenalty != 0)
-                NativeMethods.LlamaSamplerChainAdd(handle, NativeMethods.LlamaSamplerInitPenalties(
-                    settings.PenaltyLastN, settings.RepeatPenalty, settings.FrequencyPenalty, settings.PresencePenalty));
+                handle.AddPenalties(settings.PenaltyLastN, settings.RepeatPenalty, settings.FrequencyPenalty, settings.PresencePenalty);
             if (settings.IsGreedy)
             {
-                NativeMethods.LlamaSamplerChainAdd(handle, NativeMethods.LlamaSamplerInitGreedy());
+                handle.AddGreedySampler();
             }
             else
             {
-                if (settings.TopK > 0) NativeMethods.LlamaSamplerChainAdd(handle, NativeMethods.LlamaSamplerInitTopK(settings.TopK));
-                if (settings.TopP < 1) NativeMethods.LlamaSamplerChainAdd(handle, NativeMethods.LlamaSamplerInitTopP(settings.TopP, 1));
-                if (settings.MinP > 0) NativeMethods.LlamaSamplerChainAdd(handle, NativeMethods.LlamaSamplerInitMinP(settings.MinP, 1));
-                NativeMethods.LlamaSamplerChainAdd(handle, NativeMethods.LlamaSamplerInitTemp(settings.Temperature));
-                NativeMethods.LlamaSamplerChainAdd(handle, NativeMethods.LlamaSamplerInitDist(settings.Seed));
+                if (settings.TopK > 0) handle.AddTopK(settings.TopK);
+                if (settings.TopP < 1) handle.AddTopP(settings.TopP, 1);
+                if (settings.MinP > 0) handle.AddMinP(settings.MinP, 1);
+                handle.AddTemperature(settings.Temperature);
+                handle.AddDistributionSampler(settings.Seed);
             }
             return new LlamaSampler(handle, settings);
         }
@@ -75,7 +76,7 @@ public sealed class LlamaSampler : IDisposable
     public int Sample(LlamaContext context, int index)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return NativeMethods.LlamaSamplerSample(Handle, context.Handle, index);
+        return (int)Handle.Sample(context.Handle, index);
     }
 
     public void Dispose() => Handle.Dispose();

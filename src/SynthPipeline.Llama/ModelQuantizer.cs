@@ -1,10 +1,11 @@
+using LLama.Native;
 using SynthPipeline.Llama.Native;
 using SynthPipeline.Core;
 
 namespace SynthPipeline.Llama;
 
 /// <summary>Quantizes a GGUF model with llama.cpp's own quantizer (llama_model_quantize).</summary>
-public static unsafe class ModelQuantizer
+public static class ModelQuantizer
 {
     /// <summary>Names accepted by <see cref="Quantize"/>, mapped to llama_ftype.</summary>
     public static IReadOnlyDictionary<string, int> FileTypes { get; } = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase)
@@ -20,12 +21,12 @@ public static unsafe class ModelQuantizer
             throw new UserErrorException($"unknown quantization type '{fileType}'; use one of {string.Join(", ", FileTypes.Keys)}");
         Gguf.GgufReader.Read(inputPath);
         LlamaLibrary.EnsureInitialized();
-        var p = NativeMethods.LlamaModelQuantizeDefaultParams();
-        p.Ftype = ftype;
-        p.Nthread = threads;
-        p.AllowRequantize = 1;
+        var p = LLamaModelQuantizeParams.Default();
+        p.ftype = (LLamaFtype)ftype;
+        p.nthread = threads;
+        p.allow_requantize = true;
         NativeLog.ClearRecentProblems();
-        var rc = NativeMethods.LlamaModelQuantize(inputPath, outputPath, &p);
+        var rc = NativeApi.llama_model_quantize(inputPath, outputPath, ref p);
         if (rc != 0) throw new LlamaModelException($"llama.cpp could not quantize '{inputPath}' to {fileType}: {NativeLog.TakeRecentProblems()}");
     }
 }

@@ -58,7 +58,7 @@ public sealed class CliTests
         Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
         Assert.Contains("Teacher:NativeLibraryPath", r.Stderr, StringComparison.Ordinal);
         Assert.Contains("libllama", r.Stderr, StringComparison.Ordinal);
-        Assert.Contains("run `dotnet build`", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("leave Teacher:NativeLibraryPath empty", r.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
     }
 
@@ -130,7 +130,7 @@ public sealed class CliTests
         Assert.Contains("type SPM", info.Stdout, StringComparison.Ordinal);
         Assert.Contains("<|im_start|>", info.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"parameters: [\d,]+ \(", info.Stdout);
-        Assert.Matches(@"llama\.cpp 0\.5\.0\S* from .*native/cpu; GPU offload not supported; devices: CPU", info.Stdout);
+        Assert.Matches(@"llama\.cpp: LLamaSharp 0\.30\.0, ggml 0\.18\.0 \(\w+\) from .*runtimes/linux-x64/native/\w+; GPU offload not supported; devices: CPU", info.Stdout);
     }
 
     [Fact]
@@ -147,21 +147,21 @@ public sealed class CliTests
     }
 
     [Fact]
-    public async Task Chat_NativeLibraryOfAnotherVersion_ExplainsTheMismatchAndWhatToRun()
+    public async Task Chat_NativeLibraryOfAnotherLlamaCpp_IsRefusedBeforeLoadingWithWhatToBuild()
     {
         var dir = SynthProcess.ScratchDirectory();
-        var fake = Directory.CreateDirectory(Path.Combine(dir, "old-llama")).FullName;
-        // Stand-ins for an older llama.cpp: just enough symbols for start-up, reporting version 0.4.2.
+        var fake = Directory.CreateDirectory(Path.Combine(dir, "other-llama")).FullName;
+        // Stands in for another llama.cpp build: its ggml reports another version. Were it loaded, LLamaSharp's structs
+        // would not match it; llama_backend_init aborts to prove it is never reached.
         var llama = Path.Combine(fake, "llama.c");
         await File.WriteAllTextAsync(llama, """
-            const char * llama_version(void) { return "0.4.2"; }
-            void llama_backend_init(void) {}
-            void llama_log_set(void * cb, void * ud) { (void)cb; (void)ud; }
+            #include <stdlib.h>
+            void llama_backend_init(void) { abort(); }
             """);
         var ggml = Path.Combine(fake, "ggml.c");
         await File.WriteAllTextAsync(ggml, """
-            void ggml_backend_load_all_from_path(const char * dir) { (void)dir; }
-            unsigned long ggml_backend_dev_count(void) { return 0; }
+            const char * ggml_version(void) { return "0.25.1"; }
+            const char * ggml_commit(void) { return "0ad4a86"; }
             """);
         await GccAsync($"-shared -fPIC -o {fake}/libllama.so {llama}");
         await GccAsync($"-shared -fPIC -o {fake}/libggml.so {ggml}");
@@ -169,9 +169,10 @@ public sealed class CliTests
 
         var r = await SynthProcess.RunAsync(dir, Env(("Teacher__NativeLibraryPath", fake)), "chat", "-p", "hi", "-n", "2");
         Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
-        Assert.Contains("reports llama.cpp 0.4.2", r.Stderr, StringComparison.Ordinal);
-        Assert.Contains("v0.5.0", r.Stderr, StringComparison.Ordinal);
-        Assert.Contains("run `dotnet build`", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("it reports ggml 0.25.1 (0ad4a86)", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("llama.cpp commit c0c7e147", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("-DBUILD_SHARED_LIBS=ON", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -200,15 +201,16 @@ public sealed class CliTests
     {
         var dir = SynthProcess.ScratchDirectory();
         var folder = Directory.CreateDirectory(Path.Combine(dir, "cuda-without-runtime")).FullName;
-        foreach (var lib in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "native", "cpu"), "*.so"))
+        // LLamaSharp's bundled build without AVX: it runs on any x86-64 machine.
+        foreach (var lib in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "noavx"), "*.so"))
             File.CreateSymbolicLink(Path.Combine(folder, Path.GetFileName(lib)), lib);
-        // Stands in for a CUDA backend whose runtime (libcudart.so.13) is missing: it cannot be loaded.
+        // Stands in for a CUDA backend whose runtime (libcudart) is missing: it cannot be loaded.
         await File.WriteAllTextAsync(Path.Combine(folder, "libggml-cuda.so"), "not a shared library");
 
         var r = await SynthProcess.RunAsync(dir, Env(("Teacher__NativeLibraryPath", folder)), "chat", "-p", "hi", "-n", "4", "--seed", "1", "--stats");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Contains("no CUDA device was found, so llama.cpp runs on the CPU", r.Stderr, StringComparison.Ordinal);
-        Assert.Contains("libcudart.so.13", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("CUDA runtime (libcudart, libcublas)", r.Stderr, StringComparison.Ordinal);
         Assert.Contains("completion_tokens=4", r.Stderr, StringComparison.Ordinal);
     }
 }

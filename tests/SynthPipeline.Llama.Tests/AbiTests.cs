@@ -6,26 +6,15 @@ using SynthPipeline.Llama.Native;
 namespace SynthPipeline.Llama.Tests;
 
 /// <summary>
-/// The marshalled structs must match llama.cpp v0.5.0's llama.h exactly. abi_probe.c prints sizeof/offsetof from
-/// the real header; its output is recorded in abi_expected.txt, and a second test rebuilds the probe to keep the
-/// record honest.
+/// LLamaSharp marshals llama.cpp's structs; the one SynthPipeline marshals itself, ggml_threadpool_params (for the
+/// persistent CPU threadpool LLamaSharp does not bind), must match the C layout. abi_probe.c prints sizeof/offsetof
+/// from the header and its output is recorded in abi_expected.txt; a second test rebuilds the probe to keep the record
+/// honest, and a third lets the loaded library itself fill the struct, to catch a library whose layout differs.
 /// </summary>
-public sealed class AbiTests
+[Collection(DemoModelCollection.Name)]
+public sealed class AbiTests(DemoModelFixture fixture)
 {
-    private static readonly (string C, Type Managed)[] Structs =
-    [
-        ("llama_model_params", typeof(LlamaModelParams)),
-        ("llama_context_params", typeof(LlamaContextParams)),
-        ("llama_batch", typeof(LlamaBatchNative)),
-        ("llama_token_data", typeof(LlamaTokenData)),
-        ("llama_token_data_array", typeof(LlamaTokenDataArray)),
-        ("llama_chat_message", typeof(LlamaChatMessageNative)),
-        ("llama_sampler_chain_params", typeof(LlamaSamplerChainParams)),
-        ("llama_sampler_seq_config", typeof(LlamaSamplerSeqConfig)),
-        ("llama_logit_bias", typeof(LlamaLogitBias)),
-        ("llama_model_quantize_params", typeof(LlamaModelQuantizeParams)),
-        ("ggml_threadpool_params", typeof(GgmlThreadpoolParams)),
-    ];
+    private static readonly (string C, Type Managed)[] Structs = [("ggml_threadpool_params", typeof(GgmlThreadpoolParams))];
 
     [Fact]
     public void MarshalLayout_EveryStruct_MatchesTheHeadersSizesAndOffsets()
@@ -54,11 +43,26 @@ public sealed class AbiTests
     }
 
     [Fact]
+    public unsafe void ThreadpoolParams_FilledByTheLoadedLibrary_StayInsideTheStructWithEveryFieldWhereExpected()
+    {
+        Assert.NotNull(fixture.Model);
+        var size = sizeof(GgmlThreadpoolParams);
+        const int guard = 64;
+        var buffer = new byte[size + guard];
+        buffer.AsSpan().Fill(0xCD);
+        fixed (byte* p = buffer) NativeMethods.GgmlThreadpoolParamsInit((GgmlThreadpoolParams*)p, 7);
+        Assert.All(buffer[size..], b => Assert.Equal(0xCD, b));
+        var filled = MemoryMarshal.Read<GgmlThreadpoolParams>(buffer);
+        // ggml's defaults: no CPU mask, normal priority, polling level 50, not strict, not paused.
+        Assert.Equal((7, 0, 50u, (byte)0, (byte)0), (filled.NThreads, filled.Prio, filled.Poll, filled.StrictCpu, filled.Paused));
+    }
+
+    [Fact]
     public void RecordedLayout_ProbeBuiltAgainstRealHeader_IsCurrent()
     {
         var include = Path.Combine(TestPaths.LlamaSource, "include");
-        Assert.True(File.Exists(Path.Combine(include, "llama.h")),
-            $"llama.h of v0.5.0 was not fetched to {include}; `dotnet build` runs build/fetch-native.sh src (needs npm and git)");
+        Assert.True(File.Exists(Path.Combine(TestPaths.LlamaSource, "ggml", "include", "ggml.h")),
+            $"the llama.cpp source bundle was not fetched to {include}; the test build runs build/fetch-native.sh src (needs npm and git)");
         var exe = Path.Combine(TestPaths.TempDirectory("abi"), "abi_probe");
         Run("gcc", $"-std=c11 -I\"{include}\" -I\"{Path.Combine(TestPaths.LlamaSource, "ggml", "include")}\" \"{Path.Combine(AppContext.BaseDirectory, "Abi", "abi_probe.c")}\" -o \"{exe}\"");
         var probed = Parse(Run(exe, string.Empty));

@@ -44,7 +44,7 @@ internal static class ModelInfoCommand
             using var vocabOnly = LlamaModel.Load(file.FullName, new LlamaModelLoadOptions { VocabOnly = true, GpuLayers = 0 });
             console.MarkupLineInterpolated($"vocabulary: {vocabOnly.Vocab.TokenCount:N0} tokens, type {vocabOnly.Vocab.TypeName}, BOS {vocabOnly.Vocab.Bos}, EOS {vocabOnly.Vocab.Eos}");
             console.MarkupLineInterpolated($"parameters: {gguf.ParameterCount:N0} ({Human(gguf.ParameterCount)})");
-            console.MarkupLineInterpolated($"llama.cpp {LlamaLibrary.Version} from {LlamaLibrary.Directory}; GPU offload {(LlamaLibrary.SupportsGpuOffload ? "supported" : "not supported")}; devices: {string.Join(", ", LlamaLibrary.Devices)}");
+            console.MarkupLineInterpolated($"llama.cpp: {LlamaLibrary.Version} from {LlamaLibrary.Directory}; GPU offload {(LlamaLibrary.SupportsGpuOffload ? "supported" : "not supported")}; devices: {string.Join(", ", LlamaLibrary.Devices)}");
             console.MarkupLine("chat template:");
             console.WriteLine(vocabOnly.ChatTemplate ?? "(none: ChatML is used)");
             return 0;

@@ -1,31 +1,31 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
+using LLama.Native;
 using Microsoft.Extensions.Logging;
 
 namespace SynthPipeline.Llama.Native;
 
 /// <summary>
-/// Finds, loads and initialises llama.cpp once per process. The folder is <c>Teacher:NativeLibraryPath</c> when
-/// configured, else <c>native/cuda</c> (present after a build with <c>-p:SynthCuda=true</c>), else <c>native/cpu</c>
-/// next to the application.
+/// Loads llama.cpp once per process through LLamaSharp: its bundled CPU build (LLamaSharp.Backend.Cpu, best AVX
+/// variant for this CPU), its CUDA build when built with <c>-p:SynthCuda=true</c>, or a user's own build from
+/// <c>Teacher:NativeLibraryPath</c>. A user's build must be the llama.cpp LLamaSharp was written for: its ggml commit
+/// is read before LLamaSharp touches it, and any other build is refused with what to build instead.
 /// </summary>
 public static class LlamaLibrary
 {
-    /// <summary>The llama.cpp release the binding's structs and signatures were written against.</summary>
-    public const string ExpectedRelease = "v0.5.0";
+    /// <summary>The LLamaSharp release whose structs and signatures this binding uses.</summary>
+    public const string LLamaSharpRelease = "0.30.0";
+
+    /// <summary>The llama.cpp commit LLamaSharp 0.30.0 pins (b9297 + 1).</summary>
+    public const string LlamaCppCommit = "c0c7e147";
+
+    /// <summary>What that build's ggml reports (<c>ggml_version</c>, <c>ggml_commit</c>).</summary>
+    public const string ExpectedGgml = "0.18.0 (815a2a591)";
 
     private static readonly Lock Gate = new();
-    private static readonly Dictionary<string, string[]> FileNames = new(StringComparer.Ordinal)
-    {
-        // npm CPU build, npm CUDA build, then a build from source (BUILD_SHARED_LIBS=ON).
-        [NativeMethods.Llama] = ["libllama.v0.5.0.so", "libllama.cuda.v0.5.0.so", "libllama.so"],
-        [NativeMethods.Ggml] = ["libggml.v0.5.0.so", "libggml.cuda.v0.5.0.so", "libggml.so"],
-        [NativeMethods.GgmlBase] = ["libggml-base.so"],
-    };
-
+    private static readonly string[] RequiredFiles = ["libllama.so", "libggml.so", "libggml-base.so"];
     private static string? _directory;
     private static bool _initialized;
-    private static bool _resolverInstalled;
 
     /// <summary>The folder the native libraries were loaded from, once initialised.</summary>
     public static string? Directory => _directory;
@@ -33,21 +33,11 @@ public static class LlamaLibrary
     /// <summary>Backend devices llama.cpp found (for example "CPU", "CUDA0"), once initialised.</summary>
     public static IReadOnlyList<string> Devices { get; private set; } = [];
 
-    /// <summary>The default folder when nothing is configured.</summary>
-    public static string DefaultDirectory
-    {
-        get
-        {
-            var cuda = Path.Combine(AppContext.BaseDirectory, "native", "cuda");
-            return File.Exists(Path.Combine(cuda, "libllama.cuda.v0.5.0.so")) ? cuda : Path.Combine(AppContext.BaseDirectory, "native", "cpu");
-        }
-    }
-
     /// <summary>
-    /// Loads llama.cpp from <paramref name="nativeLibraryPath"/> (or the default folder) and routes its log to
+    /// Loads llama.cpp from <paramref name="nativeLibraryPath"/> (or LLamaSharp's bundled build) and routes its log to
     /// <paramref name="logger"/>. Later calls are no-ops; a different folder after loading is an error.
     /// </summary>
-    /// <exception cref="LlamaNativeLibraryException">The libraries are missing or unusable; the message says what to run.</exception>
+    /// <exception cref="LlamaNativeLibraryException">The libraries are missing, unusable or of another llama.cpp; the message says what to do.</exception>
     public static void Initialize(string? nativeLibraryPath = null, ILogger? logger = null)
     {
         lock (Gate)
@@ -61,53 +51,43 @@ public static class LlamaLibrary
                         $"llama.cpp is already loaded from '{_directory}'; Teacher:NativeLibraryPath='{requested}' cannot be switched within one process.");
                 return;
             }
-
-            var dir = requested ?? DefaultDirectory;
-            CheckFolder(dir, configured: requested is not null);
-            _directory = dir;
-            if (!_resolverInstalled)
-            {
-                NativeLibrary.SetDllImportResolver(typeof(LlamaLibrary).Assembly, Resolve);
-                _resolverInstalled = true;
-            }
+            if (requested is not null) CheckUserBuild(requested);
             try
             {
-                NativeLog.Install();
-                NativeMethods.GgmlBackendLoadAllFromPath(dir);
-                NativeMethods.LlamaBackendInit();
-                var version = ReadVersion();
-                if (!version.StartsWith(ExpectedRelease[1..], StringComparison.Ordinal))
-                    throw new LlamaNativeLibraryException(HowToFix(dir, $"it reports llama.cpp {version}, but SynthPipeline's binding is written against {ExpectedRelease}"));
-                Devices = ListDevices();
-                WarnIfCudaBackendDidNotLoad(dir);
+                if (!NativeLibraryConfig.LLama.LibraryHasLoaded)
+                {
+                    if (requested is not null) NativeLibraryConfig.LLama.WithLibrary(Path.Combine(requested, "libllama.so"));
+                    NativeLibraryConfig.All.WithLogCallback(NativeLog.OnLog);
+                }
+                NativeApi.llama_empty_call();
             }
-            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException or TypeInitializationException
+                                           or LLama.Exceptions.RuntimeError)
             {
-                _directory = null;
-                throw new LlamaNativeLibraryException(HowToFix(dir, e.Message), e);
+                throw new LlamaNativeLibraryException(HowToFix(requested ?? "LLamaSharp's bundled build", (e.InnerException ?? e).Message), e);
             }
-            catch (LlamaNativeLibraryException)
-            {
-                _directory = null;
-                throw;
-            }
+            _directory = requested ?? LoadedDirectory() ?? throw new LlamaNativeLibraryException(HowToFix(requested ?? "LLamaSharp's bundled build",
+                "libllama.so was loaded but its folder could not be found"));
+            NativeLibrary.SetDllImportResolver(typeof(LlamaLibrary).Assembly, Resolve);
+            Devices = ListDevices();
+            WarnIfCudaBackendDidNotLoad(_directory);
             _initialized = true;
         }
     }
 
-    /// <summary>Makes sure the library is loaded, with the default folder if nobody configured one.</summary>
+    /// <summary>Makes sure the library is loaded, with LLamaSharp's bundled build if nobody configured one.</summary>
     internal static void EnsureInitialized()
     {
         if (!Volatile.Read(ref _initialized)) Initialize();
     }
 
-    /// <summary>The version string the loaded libllama reports.</summary>
+    /// <summary>The loaded build: LLamaSharp's release and what its ggml reports.</summary>
     public static unsafe string Version
     {
         get
         {
             EnsureInitialized();
-            return NativeMethods.Utf8(NativeMethods.LlamaVersion()) ?? "unknown";
+            return $"LLamaSharp {LLamaSharpRelease}, ggml {NativeMethods.Utf8(NativeMethods.GgmlVersion())} ({NativeMethods.Utf8(NativeMethods.GgmlCommit())})";
         }
     }
 
@@ -117,59 +97,84 @@ public static class LlamaLibrary
         get
         {
             EnsureInitialized();
-            return NativeMethods.LlamaSupportsGpuOffload();
+            return NativeApi.llama_supports_gpu_offload();
         }
     }
 
-    internal static string HowToFix(string dir, string detail) =>
-        $"llama.cpp {ExpectedRelease} native libraries could not be loaded from '{dir}': {detail}{Environment.NewLine}" +
-        "To fix: run `dotnet build` from the repository root (it fetches the prebuilt CPU libraries from npm " +
-        "@node-llama-cpp/linux-x64@3.22.1 and needs npm), build with `-p:SynthCuda=true` for the CUDA 13 build, or set " +
-        "Teacher:NativeLibraryPath (environment: Teacher__NativeLibraryPath) to a folder with libllama.so and libggml*.so " +
-        $"of llama.cpp {ExpectedRelease}.";
+    internal static string HowToFix(string source, string detail) =>
+        $"llama.cpp could not be loaded from {source}: {detail}{Environment.NewLine}" +
+        $"To fix: leave Teacher:NativeLibraryPath empty to use LLamaSharp {LLamaSharpRelease}'s bundled CPU build (restored by `dotnet build`), " +
+        $"build with `-p:SynthCuda=true` for its CUDA 12 build, or point Teacher:NativeLibraryPath (environment: Teacher__NativeLibraryPath) at a " +
+        $"folder with libllama.so, libggml.so and libggml-base.so built from llama.cpp commit {LlamaCppCommit} (the one LLamaSharp {LLamaSharpRelease} " +
+        "pins), e.g. `cmake -B build -DBUILD_SHARED_LIBS=ON -DGGML_CUDA=ON && cmake --build build -j`.";
 
-    private static void CheckFolder(string dir, bool configured)
+    /// <summary>
+    /// A user's folder must hold the libraries and report the ggml of LLamaSharp's llama.cpp. It is read with a plain
+    /// dlopen before LLamaSharp loads it: another build's structs would not match LLamaSharp's and corrupt memory.
+    /// </summary>
+    private static unsafe void CheckUserBuild(string dir)
     {
-        var source = configured ? "Teacher:NativeLibraryPath" : "the default native folder";
         if (!System.IO.Directory.Exists(dir))
-            throw new LlamaNativeLibraryException(HowToFix(dir, $"{source} does not exist"));
-        foreach (var (logical, names) in FileNames)
+            throw new LlamaNativeLibraryException(HowToFix($"'{dir}'", "Teacher:NativeLibraryPath does not exist"));
+        foreach (var file in RequiredFiles)
+            if (!File.Exists(Path.Combine(dir, file)))
+                throw new LlamaNativeLibraryException(HowToFix($"'{dir}'", $"Teacher:NativeLibraryPath has no {file}"));
+        string reported;
+        try
         {
-            if (!names.Any(n => File.Exists(Path.Combine(dir, n))))
-                throw new LlamaNativeLibraryException(HowToFix(dir, $"{source} has none of {string.Join(", ", names)} (needed for '{logical}')"));
+            var ggmlBase = NativeLibrary.Load(Path.Combine(dir, "libggml-base.so"));
+            var version = (delegate* unmanaged[Cdecl]<byte*>)NativeLibrary.GetExport(ggmlBase, "ggml_version");
+            var commit = (delegate* unmanaged[Cdecl]<byte*>)NativeLibrary.GetExport(ggmlBase, "ggml_commit");
+            reported = $"{NativeMethods.Utf8(version())} ({NativeMethods.Utf8(commit())})";
         }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            throw new LlamaNativeLibraryException(HowToFix($"'{dir}'", $"its libggml-base.so cannot be read ({e.Message})"), e);
+        }
+        if (!string.Equals(reported, ExpectedGgml, StringComparison.Ordinal))
+            throw new LlamaNativeLibraryException(HowToFix($"'{dir}'",
+                $"it reports ggml {reported}, but LLamaSharp {LLamaSharpRelease} is written for llama.cpp {LlamaCppCommit}, whose ggml reports {ExpectedGgml}"));
+    }
+
+    /// <summary>The folder of the libllama.so this process mapped (LLamaSharp chooses it, e.g. runtimes/linux-x64/native/avx2).</summary>
+    private static string? LoadedDirectory()
+    {
+        foreach (var line in File.ReadLines("/proc/self/maps"))
+        {
+            var at = line.IndexOf('/', StringComparison.Ordinal);
+            if (at >= 0 && line.EndsWith("/libllama.so", StringComparison.Ordinal)) return Path.GetDirectoryName(line[at..]);
+        }
+        return null;
     }
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
-        if (!FileNames.TryGetValue(libraryName, out var names) || _directory is null) return 0;
-        foreach (var name in names)
+        var file = libraryName switch
         {
-            var path = Path.Combine(_directory, name);
-            if (File.Exists(path)) return NativeLibrary.Load(path);
-        }
-        return 0;
+            NativeMethods.Llama => "libllama.so",
+            NativeMethods.Ggml => "libggml.so",
+            NativeMethods.GgmlBase => "libggml-base.so",
+            _ => null,
+        };
+        return file is null || _directory is null ? 0 : NativeLibrary.Load(Path.Combine(_directory, file));
     }
 
-    // ggml loads libggml-cuda.so only if the CUDA 13 runtime is installed; otherwise it silently runs on the CPU.
+    // ggml loads libggml-cuda.so only if the CUDA runtime is installed; otherwise it silently runs on the CPU.
     private static void WarnIfCudaBackendDidNotLoad(string dir)
     {
         if (!File.Exists(Path.Combine(dir, "libggml-cuda.so")) || Devices.Any(d => d.StartsWith("CUDA", StringComparison.Ordinal))) return;
         NativeLog.Warn($"'{dir}' has the CUDA backend (libggml-cuda.so) but no CUDA device was found, so llama.cpp runs on the CPU. " +
-            "It needs an NVIDIA driver and the CUDA 13 runtime (libcudart.so.13, libcublas.so.13) on the library path. " +
-            NativeLog.TakeRecentProblems());
+            "It needs an NVIDIA driver and the CUDA runtime (libcudart, libcublas) on the library path. " + NativeLog.TakeRecentProblems());
     }
-
-    private static unsafe string ReadVersion() => NativeMethods.Utf8(NativeMethods.LlamaVersion()) ?? "unknown";
 
     private static unsafe List<string> ListDevices()
     {
         var devices = new List<string>();
-        var n = (int)NativeMethods.GgmlBackendDevCount();
+        var n = (int)NativeApi.ggml_backend_dev_count();
         for (var i = 0; i < n; i++)
         {
-            var dev = NativeMethods.GgmlBackendDevGet((nuint)i);
-            devices.Add($"{NativeMethods.Utf8(NativeMethods.GgmlBackendDevName(dev))} ({NativeMethods.Utf8(NativeMethods.GgmlBackendDevDescription(dev))})");
+            var dev = NativeApi.ggml_backend_dev_get((nuint)i);
+            devices.Add($"{Marshal.PtrToStringUTF8(NativeApi.ggml_backend_dev_name(dev))} ({NativeMethods.Utf8(NativeMethods.GgmlBackendDevDescription(dev))})");
         }
         return devices;
     }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Text;
+using LLama.Native;
 using Microsoft.Extensions.Logging;
 
 namespace SynthPipeline.Llama.Native;
@@ -10,19 +9,16 @@ namespace SynthPipeline.Llama.Native;
 /// Routes llama.cpp/ggml log output to an <see cref="ILogger"/> (quiet unless the logger enables it) and keeps the
 /// last error and warning lines, so failures such as a NULL model can be explained in the exception message.
 /// </summary>
-internal static unsafe partial class NativeLog
+internal static partial class NativeLog
 {
-    private const int GgmlLevelDebug = 1, GgmlLevelInfo = 2, GgmlLevelWarn = 3, GgmlLevelError = 4, GgmlLevelCont = 5;
     private const int KeptLines = 16;
 
     private static readonly ConcurrentQueue<string> RecentProblems = new();
     private static readonly Lock LineGate = new();
     private static readonly StringBuilder PendingLine = new();
-    private static int _pendingLevel = GgmlLevelInfo;
+    private static LLamaLogLevel _pendingLevel = LLamaLogLevel.Info;
 
     internal static ILogger? Logger { get; set; }
-
-    internal static void Install() => NativeMethods.LlamaLogSet(&OnLog, 0);
 
     /// <summary>A warning from SynthPipeline itself about the native setup.</summary>
     internal static void Warn(string message)
@@ -43,24 +39,23 @@ internal static unsafe partial class NativeLog
 
     internal static void ClearRecentProblems() => RecentProblems.Clear();
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void OnLog(int level, byte* text, nint userData)
+    /// <summary>LLamaSharp's log callback: lines may arrive in pieces (<see cref="LLamaLogLevel.Continue"/>), so they are joined first.</summary>
+    internal static void OnLog(LLamaLogLevel level, string text)
     {
-        var s = Marshal.PtrToStringUTF8((nint)text) ?? string.Empty;
         lock (LineGate)
         {
-            if (level != GgmlLevelCont) _pendingLevel = level;
-            PendingLine.Append(s);
-            if (!s.EndsWith('\n')) return;
+            if (level != LLamaLogLevel.Continue) _pendingLevel = level;
+            PendingLine.Append(text);
+            if (!text.EndsWith('\n')) return;
             var line = PendingLine.ToString().TrimEnd('\n');
             PendingLine.Clear();
             Emit(_pendingLevel, line);
         }
     }
 
-    private static void Emit(int level, string line)
+    private static void Emit(LLamaLogLevel level, string line)
     {
-        if (level >= GgmlLevelWarn)
+        if (level is LLamaLogLevel.Warning or LLamaLogLevel.Error)
         {
             RecentProblems.Enqueue(line);
             while (RecentProblems.Count > KeptLines) RecentProblems.TryDequeue(out _);
@@ -69,10 +64,10 @@ internal static unsafe partial class NativeLog
         if (logger is null) return;
         var mapped = level switch
         {
-            GgmlLevelError => LogLevel.Error,
-            GgmlLevelWarn => LogLevel.Information,
-            GgmlLevelInfo => LogLevel.Debug,
-            GgmlLevelDebug => LogLevel.Trace,
+            LLamaLogLevel.Error => LogLevel.Error,
+            LLamaLogLevel.Warning => LogLevel.Information,
+            LLamaLogLevel.Info => LogLevel.Debug,
+            LLamaLogLevel.Debug => LogLevel.Trace,
             _ => LogLevel.Debug,
         };
         LogNative(logger, mapped, line);

@@ -43,7 +43,7 @@ for model in ("demo", "m1b"):
     for build in ("old", "new"):
         for f in glob.glob(f"{out}/bench-{model}-{build}-*.json"):
             for row in json.load(open(f)):
-                rows.setdefault((row["Parallel"], build), []).append(row["GeneratedTokensPerSecond"])
+                rows.setdefault((row["b"], build), []).append(row["speed_tg"])
     for b in sorted({k[0] for k in rows}):
         o, n = best(rows.get((b, "old"), [])), best(rows.get((b, "new"), []))
         print(f"| {model} | {b} | {o:.1f} | {n:.1f} | {n / o:.3f} |")

@@ -19,8 +19,11 @@ public static class LlamaLibrary
     /// <summary>The llama.cpp commit LLamaSharp 0.30.0 pins (b9297 + 1).</summary>
     public const string LlamaCppCommit = "c0c7e147";
 
-    /// <summary>What that build's ggml reports (<c>ggml_version</c>, <c>ggml_commit</c>).</summary>
-    public const string ExpectedGgml = "0.18.0 (815a2a591)";
+    /// <summary>
+    /// What that build's ggml reports as <c>ggml_version</c> (its bundled build's <c>ggml_commit</c> is 815a2a591; a
+    /// build from a source tarball reports none, so only the version is compared).
+    /// </summary>
+    public const string ExpectedGgmlVersion = "0.18.0";
 
     private static readonly Lock Gate = new();
     private static readonly string[] RequiredFiles = ["libllama.so", "libggml.so", "libggml-base.so"];
@@ -119,21 +122,23 @@ public static class LlamaLibrary
         foreach (var file in RequiredFiles)
             if (!File.Exists(Path.Combine(dir, file)))
                 throw new LlamaNativeLibraryException(HowToFix($"'{dir}'", $"Teacher:NativeLibraryPath has no {file}"));
+        string? version;
         string reported;
         try
         {
             var ggmlBase = NativeLibrary.Load(Path.Combine(dir, "libggml-base.so"));
-            var version = (delegate* unmanaged[Cdecl]<byte*>)NativeLibrary.GetExport(ggmlBase, "ggml_version");
-            var commit = (delegate* unmanaged[Cdecl]<byte*>)NativeLibrary.GetExport(ggmlBase, "ggml_commit");
-            reported = $"{NativeMethods.Utf8(version())} ({NativeMethods.Utf8(commit())})";
+            var readVersion = (delegate* unmanaged[Cdecl]<byte*>)NativeLibrary.GetExport(ggmlBase, "ggml_version");
+            var readCommit = (delegate* unmanaged[Cdecl]<byte*>)NativeLibrary.GetExport(ggmlBase, "ggml_commit");
+            version = NativeMethods.Utf8(readVersion());
+            reported = $"{version} ({NativeMethods.Utf8(readCommit())})";
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
         {
             throw new LlamaNativeLibraryException(HowToFix($"'{dir}'", $"its libggml-base.so cannot be read ({e.Message})"), e);
         }
-        if (!string.Equals(reported, ExpectedGgml, StringComparison.Ordinal))
+        if (!string.Equals(version, ExpectedGgmlVersion, StringComparison.Ordinal))
             throw new LlamaNativeLibraryException(HowToFix($"'{dir}'",
-                $"it reports ggml {reported}, but LLamaSharp {LLamaSharpRelease} is written for llama.cpp {LlamaCppCommit}, whose ggml reports {ExpectedGgml}"));
+                $"it reports ggml {reported}, but LLamaSharp {LLamaSharpRelease} is written for llama.cpp {LlamaCppCommit}, whose ggml reports {ExpectedGgmlVersion}"));
     }
 
     /// <summary>The folder of the libllama.so this process mapped (LLamaSharp chooses it, e.g. runtimes/linux-x64/native/avx2).</summary>

@@ -6,8 +6,8 @@ namespace SynthPipeline.Llama.Native;
 /// <summary>
 /// The few llama.cpp and ggml functions LLamaSharp 0.30 does not expose, bound against the very libraries LLamaSharp
 /// loaded (<see cref="LlamaLibrary"/> resolves these names to them): decoding part of a batch, the memory handle,
-/// in-graph sampling, the persistent CPU threadpool, device descriptions, the build's commit, and the vocabulary
-/// calls that need its pointer. Structs are LLamaSharp's, except <see cref="GgmlThreadpoolParams"/> (ABI-tested).
+/// in-graph sampling, the persistent CPU threadpool, a null-checked grammar, device descriptions, the build's ggml
+/// version, and detokenizing (which needs the vocabulary's pointer). Structs are LLamaSharp's, except <see cref="GgmlThreadpoolParams"/> (ABI-tested).
 /// </summary>
 internal static unsafe partial class NativeMethods
 {
@@ -48,22 +48,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Llama, EntryPoint = "llama_model_get_vocab")]
     internal static partial nint LlamaModelGetVocab(SafeLlamaModelHandle model);
 
-    [LibraryImport(Llama, EntryPoint = "llama_vocab_get_text")]
-    internal static partial byte* LlamaVocabGetText(nint vocab, int token);
-
     [LibraryImport(Llama, EntryPoint = "llama_detokenize")]
     internal static partial int LlamaDetokenize(nint vocab, int* tokens, int nTokens, byte* text, int textLenMax,
         [MarshalAs(UnmanagedType.U1)] bool removeSpecial, [MarshalAs(UnmanagedType.U1)] bool unparseSpecial);
-
-    [LibraryImport(Llama, EntryPoint = "llama_tokenize")]
-    internal static partial int LlamaTokenize(nint vocab, byte* text, int textLen, int* tokens, int nTokensMax,
-        [MarshalAs(UnmanagedType.U1)] bool addSpecial, [MarshalAs(UnmanagedType.U1)] bool parseSpecial);
-
-    [LibraryImport(Llama, EntryPoint = "llama_token_to_piece")]
-    internal static partial int LlamaTokenToPiece(nint vocab, int token, byte* buf, int length, int lstrip, [MarshalAs(UnmanagedType.U1)] bool special);
-
-    [LibraryImport(Llama, EntryPoint = "llama_adapter_meta_val_str", StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int LlamaAdapterMetaValStr(nint adapter, string key, byte* buf, nuint bufSize);
 
     [LibraryImport(GgmlBase, EntryPoint = "ggml_backend_dev_description")]
     internal static partial byte* GgmlBackendDevDescription(nint device);

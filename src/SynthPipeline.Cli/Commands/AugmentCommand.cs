@@ -16,7 +16,7 @@ internal static class AugmentCommand
         var folderArgument = new Argument<string?>("folder") { Description = "Folder of .txt, .md, .html and .pdf documents (overrides Augment:Corpus)", Arity = ArgumentArity.ZeroOrOne };
         var pairs = new Option<string?>("--pairs") { Description = "Instruction/answer JSONL (e.g. a generate run's alpaca.jsonl) to build negative and refusal variants from (overrides Augment:Pairs)" };
         var output = new Option<string?>("--out", "-o") { Description = "Folder for run folders (overrides Augment:Output)" };
-        var model = new Option<string?>("--model", "-m") { Description = "Teacher GGUF (overrides Teacher:ModelPath; default: the demo model)" };
+        var teacherFlags = new TeacherFlags();
         var resume = new Option<string?>("--resume") { Description = "Continue a run: its folder, or its name under the output folder" };
         var runName = new Option<string?>("--run-name") { Description = "Name of the new run's folder (default: run-<time>)" };
         var chunkTokens = new Option<int?>("--chunk-tokens") { Description = "Largest chunk in teacher tokens (overrides Augment:ChunkTokens)" };
@@ -24,14 +24,15 @@ internal static class AugmentCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the first chunk's question, negative and refusal prompts and exit (loads only the teacher's tokenizer)" };
         var command = new Command("augment", "Turn domain documents into grounded Q/A, false-premise corrections and refusals, mixed into conversations")
         {
-            folderArgument, pairs, output, model, resume, runName, chunkTokens, judgeVotes, dryRun,
+            folderArgument, pairs, output, resume, runName, chunkTokens, judgeVotes, dryRun,
         };
+        teacherFlags.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = AppConfiguration.Build();
             var teacherOptions = AppConfiguration.Teacher(configuration);
             var options = AppConfiguration.Bind<AugmentOptions>(configuration, AugmentOptions.Section);
-            if (parse.GetValue(model) is { } m) teacherOptions.ModelPath = m;
+            teacherFlags.Apply(parse, teacherOptions);
             if (parse.GetValue(folderArgument) is { } f) options.Corpus = f;
             if (parse.GetValue(pairs) is { } p) options.Pairs = p;
             if (parse.GetValue(output) is { } o) options.Output = o;
@@ -52,13 +53,13 @@ internal static class AugmentCommand
             }
 
             using var run = AugmentRun.Open(options, teacherOptions, resumeName, TimeProvider.System);
-            using var teacher = LocalTeacher.Load(teacherOptions, loggers, stderr.Notice, cancellationToken);
+            using var teacher = await TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken).ConfigureAwait(false);
             stderr.MarkupLineInterpolated($"[grey]{(run.Folder.IsResume ? "resuming" : "starting")} run {run.Folder.Path}: {run.Sources.Files.Count} corpus files, {run.Sources.Pairs.Count} pairs, {run.ChunksInFlight} chunks in flight[/]");
             var work = run.RunAsync(teacher.Teacher, loggers, cancellationToken);
-            await new ProgressView(stderr, run.Progress, teacher.Client, !Console.IsErrorRedirected).ShowWhileAsync(work).ConfigureAwait(false);
+            await new ProgressView(stderr, run.Progress, teacher.Engine, !Console.IsErrorRedirected).ShowWhileAsync(work).ConfigureAwait(false);
             var outcome = await work.ConfigureAwait(false);
             foreach (var skipped in run.SkippedFiles()) stderr.MarkupLine("[yellow]skipped[/] " + Markup.Escape(skipped));
-            return RunSummary.Print(stderr, outcome, teacher.Client, run.Progress.Elapsed);
+            return RunSummary.Print(stderr, outcome, teacher.Engine, run.Progress.Elapsed);
         });
         return command;
     }

@@ -15,20 +15,21 @@ internal static class GenerateCommand
         var seeds = new Option<string?>("--seeds") { Description = "Seed tasks: Self-Instruct JSONL, CSV or text (overrides Generate:Seeds)" };
         var count = new Option<int?>("--count", "-c") { Description = "Instructions to accept (overrides Generate:Count)" };
         var output = new Option<string?>("--out", "-o") { Description = "Folder for run folders (overrides Generate:Output)" };
-        var model = new Option<string?>("--model", "-m") { Description = "Teacher GGUF (overrides Teacher:ModelPath; default: the demo model)" };
+        var teacherFlags = new TeacherFlags();
         var resume = new Option<string?>("--resume") { Description = "Continue a run: its folder, or its name under the output folder" };
         var runName = new Option<string?>("--run-name") { Description = "Name of the new run's folder (default: run-<time>)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print one rendered prompt and exit" };
         var command = new Command("generate", "Grow seed tasks into an instruction dataset with the teacher (Self-Instruct)")
         {
-            seeds, count, output, model, resume, runName, dryRun,
+            seeds, count, output, resume, runName, dryRun,
         };
+        teacherFlags.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = AppConfiguration.Build();
             var teacherOptions = AppConfiguration.Teacher(configuration);
             var options = AppConfiguration.Bind<GenerateOptions>(configuration, GenerateOptions.Section);
-            if (parse.GetValue(model) is { } m) teacherOptions.ModelPath = m;
+            teacherFlags.Apply(parse, teacherOptions);
             if (parse.GetValue(seeds) is { } s) options.Seeds = s;
             if (parse.GetValue(count) is { } c) options.Count = c;
             if (parse.GetValue(output) is { } o) options.Output = o;
@@ -44,11 +45,11 @@ internal static class GenerateCommand
             var stderr = ConsoleExtensions.ForStandardError();
             using var run = SelfInstructRun.Open(options, teacherOptions, parse.GetValue(resume), TimeProvider.System);
             using var loggers = Logging.Create(configuration);
-            using var teacher = LocalTeacher.Load(teacherOptions, loggers, stderr.Notice, cancellationToken);
+            using var teacher = await TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken).ConfigureAwait(false);
             stderr.MarkupLineInterpolated($"[grey]{(run.Folder.IsResume ? "resuming" : "starting")} run {run.Folder.Path}: {run.Settings.Count} instructions from {run.Seeds.Count} seed tasks, {run.Window} prompts in flight[/]");
             var work = run.RunAsync(teacher.Teacher, loggers, cancellationToken);
-            await new ProgressView(stderr, run.Progress, teacher.Client, !Console.IsErrorRedirected).ShowWhileAsync(work).ConfigureAwait(false);
-            return RunSummary.Print(stderr, await work.ConfigureAwait(false), teacher.Client, run.Progress.Elapsed);
+            await new ProgressView(stderr, run.Progress, teacher.Engine, !Console.IsErrorRedirected).ShowWhileAsync(work).ConfigureAwait(false);
+            return RunSummary.Print(stderr, await work.ConfigureAwait(false), teacher.Engine, run.Progress.Elapsed);
         });
         return command;
     }

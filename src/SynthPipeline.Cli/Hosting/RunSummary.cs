@@ -5,15 +5,17 @@ using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Cli.Hosting;
 
-/// <summary>The closing lines of a data run: what the local engine computed, then done (or stopped, with how to continue) and where the files are.</summary>
+/// <summary>The closing lines of a data run: what the local engine computed (if local), then done (or stopped, with how to continue) and where the files are.</summary>
 internal static class RunSummary
 {
     /// <returns>The exit code: 0, or 130 after Ctrl+C.</returns>
-    public static int Print(IAnsiConsole stderr, RunOutcome outcome, LlamaChatClient engine, TimeSpan elapsed)
+    public static int Print(IAnsiConsole stderr, RunOutcome outcome, LlamaChatClient? engine, TimeSpan elapsed)
     {
-        var e = engine.Metrics();
-        stderr.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-            $"engine: {e.PromptTokensProcessed} prompt tokens computed, {e.PromptTokensReused} reused from shared prefixes, {e.GeneratedTokens} generated ({e.BackendSampledTokens} sampled in-graph), {e.Decodes} decodes; {elapsed.TotalSeconds:F1} s")));
+        ArgumentNullException.ThrowIfNull(stderr);
+        ArgumentNullException.ThrowIfNull(outcome);
+        if (engine?.Metrics() is { } e)
+            stderr.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"engine: {e.PromptTokensProcessed} prompt tokens computed, {e.PromptTokensReused} reused from shared prefixes, {e.GeneratedTokens} generated ({e.BackendSampledTokens} sampled in-graph), {e.Decodes} decodes; {elapsed.TotalSeconds:F1} s")));
         stderr.MarkupLine((outcome.Cancelled ? "[yellow]stopped[/]: state saved; continue with --resume " + Markup.Escape(outcome.Folder) : "[green]done[/]") +
             Markup.Escape($": {outcome.Summary} in {outcome.Folder}"));
         return outcome.Cancelled ? SynthApp.ExitCancelled : SynthApp.ExitOk;

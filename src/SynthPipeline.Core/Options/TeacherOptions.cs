@@ -10,6 +10,12 @@ public sealed class TeacherOptions
 {
     public const string Section = "Teacher";
 
+    /// <summary>OpenAI-compatible servers to use instead of the local model; empty uses the local model.</summary>
+    public List<TeacherEndpointOptions> Endpoints { get; set; } = [];
+
+    /// <summary>True when requests go to <see cref="Endpoints"/> rather than to a model in this process.</summary>
+    public bool IsRemote => Endpoints.Count > 0;
+
     /// <summary>Path of the teacher GGUF. Empty: the built-in demo model (random weights; its text is noise).</summary>
     public string? ModelPath { get; set; }
 
@@ -71,6 +77,7 @@ public sealed class TeacherOptions
         var results = new List<ValidationResult>();
         Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
         var errors = results.Select(r => $"{Section}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}").ToList();
+        for (var i = 0; i < Endpoints.Count; i++) errors.AddRange(Endpoints[i].Problems($"{Section}:Endpoints:{i}"));
         if (!string.IsNullOrWhiteSpace(ModelPath) && !File.Exists(ModelPath))
             errors.Add($"{Section}:ModelPath: '{ModelPath}' does not exist");
         if (!string.IsNullOrWhiteSpace(NativeLibraryPath) && !Directory.Exists(NativeLibraryPath))

@@ -106,7 +106,7 @@ public sealed class AugmentRun : IDisposable
         {
             try
             {
-                return new AugmentRun(runFolder, settings, teacher.ParallelSequences, time);
+                return new AugmentRun(runFolder, settings, teacher.Parallelism(), time);
             }
             catch
             {

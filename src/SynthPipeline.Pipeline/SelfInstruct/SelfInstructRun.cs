@@ -62,10 +62,10 @@ public sealed class SelfInstructRun : IDisposable
             var created = RunFolder.Create(options.Output, options.RunName, RunKind.Generate, $"{GenerateOptions.Section}:Output", store =>
             {
                 store.SetMeta(SeedsKey, JsonSerializer.Serialize(new { file = seedFile, instructions = seeds }));
-                store.SetMeta(TeacherKey, JsonSerializer.Serialize(new { teacher.ModelPath, teacher.ParallelSequences, teacher.ContextPerSequence }));
+                store.SetMeta(TeacherKey, JsonSerializer.Serialize(new { teacher.ModelPath, teacher.ParallelSequences, teacher.ContextPerSequence, Endpoints = teacher.Endpoints.Select(e => new { e.Url, e.Model }) }));
                 store.SetMeta(SettingsKey, JsonSerializer.Serialize(options));
             }, time);
-            return new SelfInstructRun(created, options, seeds, seedFile, teacher.ParallelSequences, time);
+            return new SelfInstructRun(created, options, seeds, seedFile, teacher.Parallelism(), time);
         }
         var folder = RunFolder.Resume(options.Output, resume, RunKind.Generate);
         try
@@ -77,7 +77,7 @@ public sealed class SelfInstructRun : IDisposable
             using var stored = JsonDocument.Parse(seedsJson);
             var seeds = stored.RootElement.GetProperty("instructions").EnumerateArray().Select(e => e.GetString()!).ToList();
             var settings = JsonSerializer.Deserialize<GenerateOptions>(settingsJson)!;
-            return new SelfInstructRun(folder, settings, seeds, stored.RootElement.GetProperty("file").GetString()!, teacher.ParallelSequences, time);
+            return new SelfInstructRun(folder, settings, seeds, stored.RootElement.GetProperty("file").GetString()!, teacher.Parallelism(), time);
         }
         catch
         {
@@ -175,7 +175,7 @@ public sealed class SelfInstructRun : IDisposable
             ["Generate:InstancesPerTask"] = g.InstancesPerTask.ToString(CultureInfo.InvariantCulture),
             ["Generate:ExtraBlacklist"] = g.ExtraBlacklist.Count == 0 ? "(none)" : string.Join(", ", g.ExtraBlacklist),
             ["prompts in flight"] = Window.ToString(CultureInfo.InvariantCulture),
-            ["Teacher:ParallelSequences"] = _parallelSequences.ToString(CultureInfo.InvariantCulture),
+            ["teacher parallelism"] = _parallelSequences.ToString(CultureInfo.InvariantCulture),
         };
     }
 }

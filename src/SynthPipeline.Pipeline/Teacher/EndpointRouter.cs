@@ -1,0 +1,178 @@
+using System.ClientModel;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+
+namespace SynthPipeline.Pipeline.Teacher;
+
+/// <summary>
+/// An <see cref="IChatClient"/> over several OpenAI-compatible endpoints. Each request goes to the endpoint with the
+/// fewest outstanding requests (ties by weight) that has room under its <c>MaxConcurrent</c> and is neither paused nor
+/// benched; with none free it waits. Until its first token a request is moved on transparently: a 429 pauses that
+/// endpoint for its Retry-After (or retry-after-ms), and a 5xx or a dropped connection counts against the endpoint
+/// (benched after three in a row for a second, doubling while its probes keep failing, up to a minute) while the request is tried elsewhere. A stream that breaks after
+/// text was handed out is an error for the caller (the resilience middleware retries the whole request), so nothing is
+/// delivered twice.
+/// </summary>
+public sealed partial class EndpointRouter : IChatClient
+{
+    private const int BenchAfter = 3;
+    private static readonly TimeSpan LongestBench = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan MaxPause = TimeSpan.FromMinutes(5);
+    private readonly IReadOnlyList<RemoteEndpoint> _endpoints;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly int _maxTries;
+    private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _releasedGate = new();
+
+    public EndpointRouter(IReadOnlyList<RemoteEndpoint> endpoints, TimeProvider time, ILogger logger, int maxTries = 20)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.Count == 0) throw new ArgumentException("at least one endpoint", nameof(endpoints));
+        _endpoints = endpoints;
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _maxTries = maxTries;
+    }
+
+    public IReadOnlyList<RemoteEndpoint> Endpoints => _endpoints;
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false)) updates.Add(update);
+        return updates.ToChatResponse();
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var list = messages as IList<ChatMessage> ?? messages.ToList();
+        for (var attempt = 1; ; attempt++)
+        {
+            var endpoint = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+            var stream = endpoint.Client.GetStreamingResponseAsync(list, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            var yielded = false;
+            Exception? failure = null;
+            try
+            {
+                while (true)
+                {
+                    ChatResponseUpdate update;
+                    try
+                    {
+                        if (!await stream.MoveNextAsync().ConfigureAwait(false)) break;
+                        update = stream.Current;
+                    }
+                    catch (Exception e) when (!yielded && Transient(e, endpoint) && !cancellationToken.IsCancellationRequested)
+                    {
+                        failure = e;
+                        break;
+                    }
+                    yielded = true;
+                    yield return update;
+                }
+            }
+            finally
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+                Release(endpoint);
+            }
+            if (failure is null)
+            {
+                endpoint.Succeeded();
+                yield break;
+            }
+            LogMoved(_logger, endpoint.Name, attempt, failure.Message);
+            if (attempt >= _maxTries) throw new HttpRequestException($"no endpoint answered after {attempt} tries; last: {endpoint.Name}: {failure.Message}", failure);
+        }
+    }
+
+    /// <summary>A failure before the first token that another try may not have: rate limits, server errors, broken connections.</summary>
+    private bool Transient(Exception e, RemoteEndpoint endpoint)
+    {
+        var now = _time.GetUtcNow();
+        switch (e)
+        {
+            case ClientResultException { Status: 429 } limited:
+                endpoint.PauseUntil(now + RetryAfter(limited));
+                return true;
+            case ClientResultException { Status: >= 500 }:
+            case ClientResultException { Status: 0 }:
+            case HttpRequestException:
+            case IOException:
+                CountFailure(endpoint, now);
+                return true;
+            default:
+                if (e.InnerException is not (HttpRequestException or IOException)) return false;
+                CountFailure(endpoint, now);
+                return true;
+        }
+    }
+
+    private void CountFailure(RemoteEndpoint endpoint, DateTimeOffset now)
+    {
+        var bench = endpoint.Failed(BenchAfter, now, LongestBench);
+        if (bench > TimeSpan.Zero) LogBenched(_logger, endpoint.Name, bench.TotalSeconds);
+    }
+
+    /// <summary>The server's retry-after-ms (OpenAI's) or Retry-After in seconds; a second when it sends neither.</summary>
+    private static TimeSpan RetryAfter(ClientResultException e)
+    {
+        var headers = e.GetRawResponse()?.Headers;
+        if (headers is not null)
+        {
+            if (headers.TryGetValue("retry-after-ms", out var ms) && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var m))
+                return TimeSpan.FromMilliseconds(Math.Clamp(m, 0, MaxPause.TotalMilliseconds));
+            if (headers.TryGetValue("Retry-After", out var s) && double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+                return TimeSpan.FromSeconds(Math.Clamp(seconds, 0, MaxPause.TotalSeconds));
+        }
+        return TimeSpan.FromSeconds(1);
+    }
+
+    private async Task<RemoteEndpoint> AcquireAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task released;
+            lock (_releasedGate) released = _released.Task;
+            var now = _time.GetUtcNow();
+            foreach (var endpoint in _endpoints.OrderBy(e => e.Outstanding).ThenByDescending(e => e.Options.Weight))
+                if (endpoint.TryAcquire(now)) return endpoint;
+            // Everything is busy, paused or benched: wake on the next release or when the first pause ends.
+            var next = _endpoints.Min(e => e.AvailableAt);
+            var wait = next > now ? next - now : TimeSpan.FromMilliseconds(50);
+            using var delay = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            await Task.WhenAny(released, Task.Delay(wait, _time, delay.Token)).ConfigureAwait(false);
+            await delay.CancelAsync().ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    private void Release(RemoteEndpoint endpoint)
+    {
+        endpoint.Release();
+        TaskCompletionSource signal;
+        lock (_releasedGate)
+        {
+            signal = _released;
+            _released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        signal.TrySetResult();
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => serviceType == typeof(EndpointRouter) ? this : null;
+
+    public void Dispose()
+    {
+        foreach (var endpoint in _endpoints) endpoint.Dispose();
+    }
+
+    [LoggerMessage(EventId = 60, Level = LogLevel.Information, Message = "request moved from {Endpoint} (try {Attempt}): {Why}")]
+    private static partial void LogMoved(ILogger logger, string endpoint, int attempt, string why);
+
+    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "{Endpoint} failed three times in a row; benched for {Seconds} s, then probed again")]
+    private static partial void LogBenched(ILogger logger, string endpoint, double seconds);
+}

@@ -1,11 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Spectre.Console;
-using SynthPipeline.Cli.Hosting;
-using SynthPipeline.Llama;
-using SynthPipeline.Llama.Gguf;
-using SynthPipeline.Llama.Native;
 using SynthPipeline.Core;
+using SynthPipeline.Llama.Gguf;
 
 namespace SynthPipeline.Cli.Commands;
 

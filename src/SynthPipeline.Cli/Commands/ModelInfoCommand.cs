@@ -5,7 +5,6 @@ using SynthPipeline.Cli.Hosting;
 using SynthPipeline.Llama;
 using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Llama.Native;
-using SynthPipeline.Core;
 
 namespace SynthPipeline.Cli.Commands;
 

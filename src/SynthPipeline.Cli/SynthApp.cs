@@ -25,6 +25,7 @@ public static class SynthApp
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(ModelCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 

@@ -10,7 +10,7 @@ namespace SynthPipeline.Architecture.Tests;
 /// </summary>
 internal static class DependencyGraph
 {
-    public static readonly string[] Assemblies = ["SynthPipeline.Core", "SynthPipeline.Llama", "SynthPipeline.Training", "SynthPipeline.Pipeline", "synth"];
+    public static readonly string[] Assemblies = ["SynthPipeline.Core", "SynthPipeline.Llama", "SynthPipeline.Training", "SynthPipeline.Pipeline", "SynthPipeline.Server", "synth"];
 
     private static readonly Lazy<IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>> Built = new(Build);
 

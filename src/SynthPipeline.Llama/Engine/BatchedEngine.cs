@@ -320,6 +320,7 @@ public sealed partial class BatchedEngine : IDisposable
             slot.Tokens.Clear();
             slot.Tokens.AddRange(prompt);
             slot.Decoded = keep;
+            slot.PromptReused = keep;
             Interlocked.Add(ref _promptReused, keep);
         }
 
@@ -378,6 +379,7 @@ public sealed partial class BatchedEngine : IDisposable
             _context.RemoveSequence(target.Id, length);
         }
         target.Decoded = length;
+        target.PromptReused = length;
         Interlocked.Add(ref _promptReused, length);
     }
 
@@ -611,7 +613,7 @@ public sealed partial class BatchedEngine : IDisposable
         {
             Interlocked.Increment(ref _completed);
             var result = new GenerationResult(slot.Text.ToString(), [.. slot.Generated], finish, request.Prompt.Length,
-                slot.FirstToken, _time.GetElapsedTime(request.SubmittedAt));
+                slot.FirstToken, _time.GetElapsedTime(request.SubmittedAt)) { CachedPromptTokens = slot.PromptReused };
             LogCompleted(_logger, slot.Id, result.PromptTokens, result.Tokens.Count, result.Finish);
             request.Completion.TrySetResult(result);
         }

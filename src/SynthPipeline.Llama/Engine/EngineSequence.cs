@@ -65,7 +65,11 @@ internal sealed class EngineSequence(int id)
         FirstToken = TimeSpan.Zero;
         LinkSource = null;
         LinkLength = 0;
+        PromptReused = 0;
     }
+
+    /// <summary>Prompt tokens of the current request whose KV was shared or kept rather than computed (the request's cached tokens).</summary>
+    public int PromptReused { get; set; }
 
     /// <summary>Frees the slot; the tokens that have KV stay as a cache for the next request's prefix.</summary>
     public EngineRequest End()

@@ -36,6 +36,9 @@ public sealed record GenerationResult(
     TimeSpan TimeToFirstToken,
     TimeSpan Elapsed)
 {
+    /// <summary>Prompt tokens whose KV was reused from another sequence or an earlier request instead of computed.</summary>
+    public int CachedPromptTokens { get; init; }
+
     /// <summary>Generated tokens per second after the first token (the decode rate).</summary>
     public double DecodeTokensPerSecond =>
         Tokens.Count > 1 && Elapsed > TimeToFirstToken ? (Tokens.Count - 1) / (Elapsed - TimeToFirstToken).TotalSeconds : 0;

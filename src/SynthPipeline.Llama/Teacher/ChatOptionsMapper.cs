@@ -5,7 +5,7 @@ namespace SynthPipeline.Llama.Teacher;
 
 /// <summary>
 /// Maps <see cref="ChatOptions"/> onto llama.cpp sampling. Beyond the standard properties it reads
-/// <c>AdditionalProperties</c>: <c>grammar</c> (GBNF), <c>min_p</c>, <c>repeat_penalty</c>, <c>ignore_eos</c>.
+/// <c>AdditionalProperties</c>: <c>grammar</c> (GBNF), <c>min_p</c>, <c>repeat_penalty</c>, <c>ignore_eos</c>, <c>raw_prompt</c>.
 /// A JSON response format selects a grammar generated from its schema (<see cref="JsonSchemaGrammar"/>), or
 /// <see cref="JsonGrammars.BoundedObject"/> when it has none.
 /// </summary>
@@ -15,6 +15,15 @@ public static class ChatOptionsMapper
     public const string MinPKey = "min_p";
     public const string RepeatPenaltyKey = "repeat_penalty";
     public const string IgnoreEosKey = "ignore_eos";
+
+    /// <summary>
+    /// The messages' text is the prompt itself, sent without the chat template (completion mode, for base models and
+    /// <c>/v1/completions</c>).
+    /// </summary>
+    public const string RawPromptKey = "raw_prompt";
+
+    /// <summary>True when the request's text is to be used as the prompt as it is, without the chat template.</summary>
+    public static bool IsRawPrompt(ChatOptions? options) => options is not null && Get<bool?>(options, RawPromptKey) == true;
 
     /// <summary>True when the request asks to generate past end-of-turn tokens.</summary>
     public static bool IgnoreEndOfGeneration(ChatOptions? options) => options is not null && Get<bool?>(options, IgnoreEosKey) == true;

@@ -166,7 +166,7 @@ public sealed partial class LlamaChatClient : IChatClient
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var sampling = ChatOptionsMapper.ToSampling(options, _options.DefaultSampling);
-        var prompt = FormatPrompt(messages);
+        var prompt = ChatOptionsMapper.IsRawPrompt(options) ? string.Concat(messages.Select(m => m.Text)) : FormatPrompt(messages);
         var tokens = _model.Vocab.Tokenize(prompt, addSpecial: _model.Vocab.AddsBos, parseSpecial: true);
         var request = new GenerationRequest(tokens, sampling, options?.MaxOutputTokens ?? _options.DefaultMaxOutputTokens,
             options?.StopSequences?.ToList() ?? []) { IgnoreEndOfGeneration = ChatOptionsMapper.IgnoreEndOfGeneration(options) };
@@ -180,6 +180,7 @@ public sealed partial class LlamaChatClient : IChatClient
         InputTokenCount = r.PromptTokens,
         OutputTokenCount = r.Tokens.Count,
         TotalTokenCount = r.PromptTokens + r.Tokens.Count,
+        CachedInputTokenCount = r.CachedPromptTokens,
     };
 
     private static ChatFinishReason MapFinish(GenerationFinish finish) => finish == GenerationFinish.Length ? ChatFinishReason.Length : ChatFinishReason.Stop;

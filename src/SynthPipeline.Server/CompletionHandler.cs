@@ -1,0 +1,152 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using SynthPipeline.Core;
+using SynthPipeline.Llama;
+using SynthPipeline.Llama.Engine;
+
+namespace SynthPipeline.Server;
+
+/// <summary>
+/// <c>POST /v1/chat/completions</c> and <c>POST /v1/completions</c>: reads and validates the body, runs it on the
+/// engine and answers whole or as server-sent events. A client that disconnects cancels its sequence (the request's
+/// abort token reaches the engine). Refusals are 400s in OpenAI's error shape naming the field; a prompt over the
+/// context is refused before any byte of an answer is sent.
+/// </summary>
+internal sealed partial class CompletionHandler(IChatClient model, string modelId, ServerCounters counters, TimeProvider time, ILogger logger)
+{
+    public async Task HandleAsync(HttpContext http, ServedApi api)
+    {
+        ServedRequest request;
+        try
+        {
+            using var body = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted).ConfigureAwait(false);
+            request = api == ServedApi.Chat ? RequestReader.ReadChat(body.RootElement) : RequestReader.ReadCompletion(body.RootElement);
+        }
+        catch (JsonException e)
+        {
+            counters.Refused();
+            await WriteErrorAsync(http, 400, "invalid_request_error", null, null, $"the request body is not valid JSON: {e.Message}").ConfigureAwait(false);
+            return;
+        }
+        catch (InvalidRequestException e)
+        {
+            counters.Refused();
+            LogRefused(logger, e.Param ?? "(body)", e.Message);
+            await WriteErrorAsync(http, 400, "invalid_request_error", e.Param, e.Code, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        counters.Started();
+        var outcome = ServedOutcome.Failed;
+        var promptField = api == ServedApi.Chat ? "messages" : "prompt";
+        try
+        {
+            if (request.Stream) await StreamAsync(http, request).ConfigureAwait(false);
+            else await AnswerAsync(http, request).ConfigureAwait(false);
+            outcome = ServedOutcome.Ok;
+        }
+        catch (Exception) when (http.RequestAborted.IsCancellationRequested)
+        {
+            // Whatever the write or the model threw, the cause is the client leaving.
+            outcome = ServedOutcome.Disconnected;
+            LogDisconnected(logger);
+        }
+        catch (PromptTooLongException e)
+        {
+            outcome = ServedOutcome.Invalid;
+            await WriteErrorAsync(http, 400, "invalid_request_error", promptField, "context_length_exceeded",
+                $"'{promptField}' is {e.PromptTokens} tokens; this server's context holds {e.ContextSize} per sequence (prompt and answer together)").ConfigureAwait(false);
+        }
+        catch (InvalidGrammarException e)
+        {
+            outcome = ServedOutcome.Invalid;
+            await WriteErrorAsync(http, 400, "invalid_request_error", "grammar", null, e.Message).ConfigureAwait(false);
+        }
+        catch (UserErrorException e)
+        {
+            outcome = ServedOutcome.Invalid;
+            await WriteErrorAsync(http, 400, "invalid_request_error", null, null, e.Message).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // a failed generation is the server's fault: a 500 for this request, the server stays up
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogFailed(logger, e);
+            await WriteErrorAsync(http, 500, "server_error", null, null, "the server failed to generate an answer; see its log").ConfigureAwait(false);
+        }
+        finally
+        {
+            counters.Ended(outcome);
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext http, ServedRequest request)
+    {
+        var response = await model.GetResponseAsync(request.Messages, request.Options, http.RequestAborted).ConfigureAwait(false);
+        var json = OpenAiJson.Response(request.Api, Id(request.Api), time.GetUtcNow().ToUnixTimeSeconds(), modelId, response.Text, response.FinishReason, response.Usage);
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(json.ToJsonString(), http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task StreamAsync(HttpContext http, ServedRequest request)
+    {
+        var id = Id(request.Api);
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        var ct = http.RequestAborted;
+        var updates = model.GetStreamingResponseAsync(request.Messages, request.Options, ct).GetAsyncEnumerator(ct);
+        await using var _ = updates.ConfigureAwait(false);
+        // The first piece comes before any header, so a prompt over the context is still a clean 400.
+        var more = await updates.MoveNextAsync().ConfigureAwait(false);
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        if (request.Api == ServedApi.Chat) await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, "", "assistant", null)).ConfigureAwait(false);
+        ChatFinishReason? finish = null;
+        UsageDetails? usage = null;
+        while (more)
+        {
+            var update = updates.Current;
+            if (update.Text.Length > 0) await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, update.Text, null, null)).ConfigureAwait(false);
+            finish = update.FinishReason ?? finish;
+            usage = update.Contents.OfType<UsageContent>().FirstOrDefault()?.Details ?? usage;
+            more = await updates.MoveNextAsync().ConfigureAwait(false);
+        }
+        await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, null, null, finish ?? ChatFinishReason.Stop)).ConfigureAwait(false);
+        if (request.IncludeUsage) await SendAsync(http, OpenAiJson.UsageChunk(request.Api, id, created, modelId, usage)).ConfigureAwait(false);
+        await http.Response.WriteAsync("data: [DONE]\n\n", ct).ConfigureAwait(false);
+    }
+
+    private static async Task SendAsync(HttpContext http, JsonObject chunk)
+    {
+        await http.Response.WriteAsync("data: " + chunk.ToJsonString() + "\n\n", http.RequestAborted).ConfigureAwait(false);
+        await http.Response.Body.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>An error in OpenAI's shape; after a stream has started, an error event instead (the status is already sent).</summary>
+    internal static async Task WriteErrorAsync(HttpContext http, int status, string type, string? param, string? code, string message)
+    {
+        var json = OpenAiJson.Error(message, type, param, code).ToJsonString();
+        if (http.Response.HasStarted)
+        {
+            await http.Response.WriteAsync("data: " + json + "\n\n", CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(json, Encoding.UTF8, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private static string Id(ServedApi api) => (api == ServedApi.Chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
+
+    [LoggerMessage(EventId = 80, Level = LogLevel.Information, Message = "refused a request: {Param}: {Why}")]
+    private static partial void LogRefused(ILogger logger, string param, string why);
+
+    [LoggerMessage(EventId = 81, Level = LogLevel.Information, Message = "a client disconnected; its sequence was cancelled")]
+    private static partial void LogDisconnected(ILogger logger);
+
+    [LoggerMessage(EventId = 82, Level = LogLevel.Error, Message = "a generation failed")]
+    private static partial void LogFailed(ILogger logger, Exception failure);
+}

@@ -31,6 +31,31 @@ public enum KvCacheType
     Q4_0,
 }
 
+/// <summary>
+/// How prompts reach the teacher: as a chat (the model's template, <c>/v1/chat/completions</c>) or as raw text for a
+/// base model (no template, <c>/v1/completions</c>), as the Self-Instruct reference drove GPT-3. Bound by name.
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<TeacherMode>))]
+public enum TeacherMode
+{
+    Chat,
+    Completion,
+}
+
+/// <summary>What a teacher call is for; <c>Teacher:Roles</c> can send each to different models. Bound by name.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<TeacherRole>))]
+public enum TeacherRole
+{
+    /// <summary>Writing data: instructions, instances, questions, answers, variants.</summary>
+    Generate,
+
+    /// <summary>Judging generated data (augment's majority-vote judges).</summary>
+    Judge,
+
+    /// <summary>Short labels (Self-Instruct's is-classification question).</summary>
+    Classify,
+}
+
 /// <summary>Extensions that turn a <see cref="Switch"/> into a decision.</summary>
 public static class SwitchExtensions
 {

@@ -16,6 +16,45 @@ public sealed class TeacherOptions
     /// <summary>True when requests go to <see cref="Endpoints"/> rather than to a model in this process.</summary>
     public bool IsRemote => Endpoints.Count > 0;
 
+    /// <summary>The name <see cref="Roles"/> uses for the model in this process.</summary>
+    public const string LocalRole = "local";
+
+    /// <summary>
+    /// Which model plays each role: endpoint names (or indexes), comma-separated, or <c>local</c>. A role not listed
+    /// uses every endpoint, or the local model when there are none. E.g. <c>"Judge": "small"</c> pairs a big
+    /// generator with a small, fast judge.
+    /// </summary>
+    public Dictionary<TeacherRole, string> Roles { get; set; } = [];
+
+    /// <summary>chat (the chat template, /v1/chat/completions) or completion (the raw prompt, /v1/completions) for base models.</summary>
+    public TeacherMode Mode { get; set; } = TeacherMode.Chat;
+
+    /// <summary>
+    /// The endpoints (by index) that play <paramref name="role"/>; an empty list means the local model. Call after
+    /// <see cref="Validate"/>.
+    /// </summary>
+    public IReadOnlyList<int> EndpointsFor(TeacherRole role)
+    {
+        if (!Roles.TryGetValue(role, out var names) || string.IsNullOrWhiteSpace(names)) return [.. Enumerable.Range(0, Endpoints.Count)];
+        var list = new List<int>();
+        foreach (var name in names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (name == LocalRole) return [];
+            list.Add(IndexOf(name));
+        }
+        return list;
+    }
+
+    /// <summary>True when some role runs on the model in this process, so it must be loaded.</summary>
+    public bool UsesLocalModel => Enum.GetValues<TeacherRole>().Any(r => EndpointsFor(r).Count == 0);
+
+    private int IndexOf(string name)
+    {
+        for (var i = 0; i < Endpoints.Count; i++)
+            if (Endpoints[i].Label(i) == name) return i;
+        return -1;
+    }
+
     /// <summary>Path of the teacher GGUF. Empty: the built-in demo model (random weights; its text is noise).</summary>
     public string? ModelPath { get; set; }
 
@@ -82,6 +121,17 @@ public sealed class TeacherOptions
             errors.Add($"{Section}:ModelPath: '{ModelPath}' does not exist");
         if (!string.IsNullOrWhiteSpace(NativeLibraryPath) && !Directory.Exists(NativeLibraryPath))
             errors.Add($"{Section}:NativeLibraryPath: folder '{NativeLibraryPath}' does not exist");
+        foreach (var (role, names) in Roles)
+        {
+            var parts = (names ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parts.Length == 0) errors.Add($"{Section}:Roles:{role}: name endpoints (comma-separated) or '{LocalRole}'");
+            else if (parts.Contains(LocalRole) && parts.Length > 1) errors.Add($"{Section}:Roles:{role}: '{LocalRole}' cannot be mixed with endpoints");
+            foreach (var part in parts.Where(p => p != LocalRole && IndexOf(p) < 0))
+                errors.Add($"{Section}:Roles:{role}: '{part}' is no endpoint; the endpoints are {(Endpoints.Count == 0 ? "(none)" : string.Join(", ", Endpoints.Select((e, i) => e.Label(i))))}, or '{LocalRole}'");
+        }
+        var labels = Endpoints.Select((e, i) => e.Label(i)).ToList();
+        foreach (var duplicate in labels.GroupBy(l => l).Where(g => g.Count() > 1))
+            errors.Add($"{Section}:Endpoints: the name '{duplicate.Key}' is used by {duplicate.Count()} endpoints; give each its own Name");
         if (BatchSize < ParallelSequences)
             errors.Add($"{Section}:BatchSize: {BatchSize} is less than {Section}:ParallelSequences ({ParallelSequences}); every sequence needs a token in each step");
         if (errors.Count > 0) throw new OptionsValidationError(errors);

@@ -12,7 +12,11 @@ namespace SynthPipeline.Pipeline.Augment;
 public sealed record DeduplicatedExamples(IReadOnlyList<StoredExample> Kept, IReadOnlyList<StoredRejection> NearDuplicates);
 
 /// <summary>What the dataset card says about how an augment run was made.</summary>
-public sealed record AugmentDescription(string RunName, string? Corpus, string? Pairs, string Teacher, bool DemoTeacher, IReadOnlyDictionary<string, string> Settings);
+public sealed record AugmentDescription(string RunName, string? Corpus, string? Pairs, string Teacher, bool DemoTeacher, IReadOnlyDictionary<string, string> Settings)
+{
+    /// <summary>The teacher's tokens and cost per stage, role and endpoint.</summary>
+    public IReadOnlyList<UsageTotal> Usage { get; init; } = [];
+}
 
 /// <summary>
 /// Writes an augment run's dataset from the state store: conversations that mix legitimate, negative and refusal
@@ -162,7 +166,7 @@ public static class AugmentExporter
         else File.Delete(systemFile);
         var stats = AugmentReport.Stats(store, examples, rejections, conversations, mixedCount, run, options);
         AtomicFile.WriteText(Path.Combine(folder, "stats.json"), stats.ToJsonString(JsonLines.Indented));
-        AtomicFile.WriteText(Path.Combine(folder, "README.md"), AugmentReport.Card(stats, run, systemPrompt is not null));
+        AtomicFile.WriteText(Path.Combine(folder, "README.md"), AugmentReport.Card(stats, run with { Usage = store.UsageTotals() }, systemPrompt is not null));
     }
 
     public static string Kind(ExampleKind kind) => kind.ToString().ToLowerInvariant();

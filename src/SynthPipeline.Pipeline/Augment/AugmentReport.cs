@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using SynthPipeline.Core.Augment;
 using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.State;
+using SynthPipeline.Pipeline.Teacher;
 
 namespace SynthPipeline.Pipeline.Augment;
 
@@ -62,6 +63,7 @@ internal static class AugmentReport
             lengths[g.Key.ToString(CultureInfo.InvariantCulture)] = g.Count();
         return new JsonObject
         {
+            ["teacher_usage"] = TeacherUsageReport.Json(store.UsageTotals()),
             ["run"] = run.RunName,
             ["teacher"] = run.Teacher,
             ["corpus"] = run.Corpus,
@@ -141,6 +143,7 @@ internal static class AugmentReport
         s.Append("- turns by kind in mixed conversations: ").AppendLine(c["mixed_turns_by_kind"]!.ToJsonString());
         s.Append("- correction conversations (flawed assistant turn marked `\"trainable\": false`): ").Append(c["correction_form"]).AppendLine();
         s.Append("- with the system prompt: ").Append(c["with_system_prompt"]).AppendLine(systemPrompt ? " (the prompt is in `system-prompt.txt`, for use at inference)" : "");
+        s.AppendLine().AppendLine("## Teacher usage").AppendLine().Append(TeacherUsageReport.Markdown(run.Usage));
         s.AppendLine().AppendLine("## Settings").AppendLine();
         s.Append("- Teacher: ").AppendLine(run.Teacher);
         foreach (var (k, v) in run.Settings.OrderBy(p => p.Key, StringComparer.Ordinal)) s.Append("- `").Append(k).Append("`: ").AppendLine(v);

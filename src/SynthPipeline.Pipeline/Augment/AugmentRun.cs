@@ -177,9 +177,9 @@ public sealed class AugmentRun : IDisposable
         var prompts = PromptLibrary.Default();
         var kernel = TeacherKernel.Create(teacher.Client);
         // Not disposed here: middleware disposes its inner client, and the teacher belongs to the caller.
-        var chain = teacher.Client.WithResilience(TeacherResilience.FromSeconds(options.StallSeconds, options.RequestTimeoutSeconds, options.Retries),
+        var chains = RoleChains.Build(teacher, TeacherResilience.FromSeconds(options.StallSeconds, options.RequestTimeoutSeconds, options.Retries),
             loggers, _time);
-        var augmentTeacher = new AugmentTeacher(new TeacherRequests(chain, store, Progress.Teacher), prompts, kernel, new AugmentSettings(options, Grammar));
+        var augmentTeacher = new AugmentTeacher(new TeacherRequests(chains, store, Progress.Teacher), prompts, kernel, new AugmentSettings(options, Grammar));
         var ingest = new CorpusIngest(store, new CorpusReader(options.MaxFileMegabytes * 1048576L), teacher.CountTokens, options, Folder.Path, Progress);
         var graph = new AugmentGraph(ingest, new GroundedQuestionStage(augmentTeacher), new NegativeStage(augmentTeacher), new RefusalStage(augmentTeacher),
             store, Progress, loggers.CreateLogger<AugmentGraph>(), ChunksInFlight);
@@ -203,11 +203,11 @@ public sealed class AugmentRun : IDisposable
             SystemPromptSource.Auto => examples.Count == 0 ? null : await SystemPromptBuilder.BuildAsync(prompts, kernel, examples, CancellationToken.None).ConfigureAwait(false),
             _ => (await File.ReadAllTextAsync(options.SystemPrompt, CancellationToken.None).ConfigureAwait(false)).Trim(),
         };
-        AugmentExporter.Export(store, dataset, Folder.Path, new AugmentDescription(Folder.Name, options.Corpus, options.Pairs, teacher.Description, teacher.IsDemo,
+        AugmentExporter.Export(store, dataset, Folder.Path, new AugmentDescription(Folder.Name, options.Corpus, options.Pairs, teacher.CardDescription(), teacher.IsDemo,
             Describe()), options, systemPrompt);
         var kinds = examples.GroupBy(e => e.Kind).ToDictionary(g => g.Key, g => g.Count());
         return new RunOutcome(Folder.Path, cancelled,
-            $"{examples.Count} examples ({string.Join(", ", kinds.OrderBy(k => k.Key).Select(k => $"{AugmentExporter.Kind(k.Key)} {k.Value}"))})");
+            $"{examples.Count} examples ({string.Join(", ", kinds.OrderBy(k => k.Key).Select(k => $"{AugmentExporter.Kind(k.Key)} {k.Value}"))}); {TeacherUsageReport.Line(store.UsageTotals())}");
     }
 
     /// <summary>Every file left out of the run and why: problems recorded in the store, and files that changed or vanished since the start.</summary>

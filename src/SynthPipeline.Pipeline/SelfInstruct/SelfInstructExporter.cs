@@ -3,11 +3,16 @@ using System.Text;
 using System.Text.Json.Nodes;
 using SynthPipeline.Pipeline.Output;
 using SynthPipeline.Pipeline.State;
+using SynthPipeline.Pipeline.Teacher;
 
 namespace SynthPipeline.Pipeline.SelfInstruct;
 
 /// <summary>What the dataset card says about how the run was made.</summary>
-public sealed record RunDescription(string RunName, string SeedFile, int SeedCount, string Teacher, bool DemoTeacher, IReadOnlyDictionary<string, string> Settings);
+public sealed record RunDescription(string RunName, string SeedFile, int SeedCount, string Teacher, bool DemoTeacher, IReadOnlyDictionary<string, string> Settings)
+{
+    /// <summary>The teacher's tokens and cost per stage, role and endpoint.</summary>
+    public IReadOnlyList<UsageTotal> Usage { get; init; } = [];
+}
 
 /// <summary>
 /// Writes a run's training files (Alpaca, ShareGPT, OpenAI chat JSONL), review files (CSV, rejected.jsonl), stats.json
@@ -52,7 +57,7 @@ public static class SelfInstructExporter
                 e.IsClassification?.ToString() ?? "", e.MostSimilar ?? "", e.Score.ToString("F4", CultureInfo.InvariantCulture)]));
         var stats = Stats(store, examples, run);
         AtomicFile.WriteText(Path.Combine(folder, "stats.json"), stats.ToJsonString(JsonLines.Indented));
-        AtomicFile.WriteText(Path.Combine(folder, "README.md"), Card(stats, run));
+        AtomicFile.WriteText(Path.Combine(folder, "README.md"), Card(stats, run with { Usage = store.UsageTotals() }));
     }
 
     private static string UserTurn(Example e) => e.Input.Length == 0 ? e.Instruction : e.Instruction + "\n\n" + e.Input;
@@ -86,6 +91,7 @@ public static class SelfInstructExporter
             ["examples"] = examples.Count,
             ["rejections"] = rejections.Count,
             ["rejections_by_stage"] = byStage,
+            ["teacher_usage"] = TeacherUsageReport.Json(store.UsageTotals()),
         };
     }
 
@@ -104,6 +110,7 @@ public static class SelfInstructExporter
         foreach (var (stage, reasons) in stats["rejections_by_stage"]!.AsObject())
             foreach (var (reason, count) in reasons!.AsObject())
                 s.Append("| ").Append(stage).Append(" | ").Append(reason).Append(" | ").Append(count!.ToJsonString()).AppendLine(" |");
+        s.AppendLine().AppendLine("## Teacher usage").AppendLine().Append(TeacherUsageReport.Markdown(run.Usage));
         s.AppendLine().AppendLine("## Seeds and teacher").AppendLine();
         s.Append("- Seeds: `").Append(run.SeedFile).Append("` (").Append(run.SeedCount).AppendLine(" tasks)");
         s.Append("- Teacher: ").AppendLine(run.Teacher);

@@ -112,9 +112,9 @@ public sealed class SelfInstructRun : IDisposable
 
         var kernel = TeacherKernel.Create(teacher.Client);
         // Not disposed here: middleware disposes its inner client, and the teacher belongs to the caller.
-        var chain = teacher.Client.WithResilience(TeacherResilience.FromSeconds(settings.StallSeconds, settings.RequestTimeoutSeconds, settings.Retries),
+        var chains = RoleChains.Build(teacher, TeacherResilience.FromSeconds(settings.StallSeconds, settings.RequestTimeoutSeconds, settings.Retries),
             loggers, _time);
-        var requests = new TeacherRequests(chain, store, Progress.Teacher);
+        var requests = new TeacherRequests(chains, store, Progress.Teacher);
         var filter = new InstructionFilter(new InstructionFilterOptions { Blacklist = [.. InstructionFilterOptions.ReferenceBlacklist, .. settings.ExtraBlacklist] });
         var instructionStage = new InstructionStage(Seeds, filter, settings.RougeThreshold, settings.Count);
         var instanceStage = new InstanceStage(requests, prompts, kernel, new InstanceStageSettings(settings.Seed, settings.InstanceMaxTokens,
@@ -147,9 +147,9 @@ public sealed class SelfInstructRun : IDisposable
             cancelled = true;
         }
         // Saved state is exported even after Ctrl+C, so the files reflect everything committed.
-        SelfInstructExporter.Export(store, Folder.Path, new RunDescription(Folder.Name, SeedFile, Seeds.Count, teacher.Description, teacher.IsDemo, Describe()));
+        SelfInstructExporter.Export(store, Folder.Path, new RunDescription(Folder.Name, SeedFile, Seeds.Count, teacher.CardDescription(), teacher.IsDemo, Describe()));
         var examples = SelfInstructExporter.Examples(store).Count;
-        return new RunOutcome(Folder.Path, cancelled, $"{Progress.Accepted} instructions, {examples} examples");
+        return new RunOutcome(Folder.Path, cancelled, $"{Progress.Accepted} instructions, {examples} examples; {TeacherUsageReport.Line(store.UsageTotals())}");
     }
 
     public void Dispose() => Folder.Dispose();

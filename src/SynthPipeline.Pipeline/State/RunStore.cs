@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using SynthPipeline.Core.Options;
 
 namespace SynthPipeline.Pipeline.State;
 
@@ -50,6 +51,8 @@ public sealed partial class RunStore : IDisposable
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS requests(id TEXT PRIMARY KEY, kind TEXT NOT NULL, prompt TEXT NOT NULL, response TEXT,
                 truncated INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT, attempts INTEGER NOT NULL, output_tokens INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS request_usage(id TEXT PRIMARY KEY, stage TEXT NOT NULL, role TEXT NOT NULL, endpoint TEXT NOT NULL,
+                input_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost REAL);
             CREATE TABLE IF NOT EXISTS processed_prompts(k INTEGER PRIMARY KEY, accepted_after INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS instructions(id INTEGER PRIMARY KEY, prompt_k INTEGER NOT NULL, text TEXT NOT NULL,
                 most_similar TEXT, score REAL NOT NULL, is_classification INTEGER, status TEXT NOT NULL);
@@ -90,11 +93,12 @@ public sealed partial class RunStore : IDisposable
         }
     }
 
-    public void SaveRequest(StoredRequest request)
+    public void SaveRequest(StoredRequest request, RequestUsage? usage = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         lock (_lock)
         {
+            using var tx = _connection.BeginTransaction();
             using var c = Command("""
                 INSERT INTO requests(id, kind, prompt, response, truncated, status, reason, attempts, output_tokens)
                 VALUES($id, $kind, $prompt, $response, $truncated, $status, $reason, $attempts, $tokens)
@@ -104,9 +108,30 @@ public sealed partial class RunStore : IDisposable
                 ("$id", request.Id), ("$kind", request.Kind), ("$prompt", request.Prompt), ("$response", request.Response),
                 ("$truncated", request.Truncated ? 1 : 0), ("$status", StoredName.Of(request.Status)), ("$reason", request.Reason),
                 ("$attempts", request.Attempts), ("$tokens", request.OutputTokens));
+            c.Transaction = tx;
             c.ExecuteNonQuery();
+            if (usage is not null)
+            {
+                using var u = Command("""
+                    INSERT INTO request_usage(id, stage, role, endpoint, input_tokens, cached_tokens, output_tokens, cost)
+                    VALUES($id, $stage, $role, $endpoint, $input, $cached, $output, $cost)
+                    ON CONFLICT(id) DO UPDATE SET stage = $stage, role = $role, endpoint = $endpoint, input_tokens = $input,
+                        cached_tokens = $cached, output_tokens = $output, cost = $cost
+                    """, ("$id", request.Id), ("$stage", usage.Stage), ("$role", StoredName.Of(usage.Role)), ("$endpoint", usage.Endpoint),
+                    ("$input", usage.InputTokens), ("$cached", usage.CachedTokens), ("$output", usage.OutputTokens), ("$cost", usage.Cost));
+                u.Transaction = tx;
+                u.ExecuteNonQuery();
+            }
+            tx.Commit();
         }
     }
+
+    /// <summary>Token and cost totals of the answered requests, per stage, role and endpoint.</summary>
+    public IReadOnlyList<UsageTotal> UsageTotals() => Query("""
+        SELECT stage, role, endpoint, COUNT(*), SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens), SUM(cost), COUNT(cost)
+        FROM request_usage GROUP BY stage, role, endpoint ORDER BY stage, role, endpoint
+        """, r => new UsageTotal(r.GetString(0), StoredName.Parse<TeacherRole>(r.GetString(1)), r.GetString(2), r.GetInt64(3), r.GetInt64(4), r.GetInt64(5),
+        r.GetInt64(6), r.GetInt64(8) > 0 ? r.GetDouble(7) : null));
 
     /// <summary>Commits the outcome of prompt k in one transaction: its accepted instructions and rejections.</summary>
     public void CommitPrompt(long k, int acceptedAfter, IReadOnlyList<StoredInstruction> accepted, IReadOnlyList<StoredRejection> rejected)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Pipeline.Teacher;
 
@@ -13,7 +14,11 @@ namespace SynthPipeline.Pipeline.Teacher;
 /// endpoint for its Retry-After (or retry-after-ms), and a 5xx or a dropped connection counts against the endpoint
 /// (benched after three in a row for a second, doubling while its probes keep failing, up to a minute) while the request is tried elsewhere. A stream that breaks after
 /// text was handed out is an error for the caller (the resilience middleware retries the whole request), so nothing is
-/// delivered twice.
+/// delivered twice. Requests whose prompts share a long prefix go to the endpoint that served it last while it has
+/// room (<see cref="PrefixAffinity"/>), so the servers' prefix caches hit. The last update of an answer names the
+/// endpoint (<see cref="EndpointKey"/>) and its cost at the endpoint's prices (<see cref="CostKey"/>). Routers for
+/// different roles may share endpoints: slots, pauses, benches and prefix memory live in the shared
+/// <see cref="RemoteEndpoint"/>s and <see cref="EndpointFleet"/>.
 /// </summary>
 public sealed partial class EndpointRouter : IChatClient
 {
@@ -24,10 +29,15 @@ public sealed partial class EndpointRouter : IChatClient
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly int _maxTries;
-    private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Lock _releasedGate = new();
+    private readonly EndpointFleet _fleet;
 
-    public EndpointRouter(IReadOnlyList<RemoteEndpoint> endpoints, TimeProvider time, ILogger logger, int maxTries = 20)
+    /// <summary>Response property: the endpoint that answered (its <c>Name</c>, or its index).</summary>
+    public const string EndpointKey = RequestUsage.EndpointKey;
+
+    /// <summary>Response property: the answer's cost at the endpoint's prices; absent when it has none.</summary>
+    public const string CostKey = RequestUsage.CostKey;
+
+    public EndpointRouter(IReadOnlyList<RemoteEndpoint> endpoints, TimeProvider time, ILogger logger, int maxTries = 20, EndpointFleet? fleet = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         if (endpoints.Count == 0) throw new ArgumentException("at least one endpoint", nameof(endpoints));
@@ -35,9 +45,15 @@ public sealed partial class EndpointRouter : IChatClient
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _maxTries = maxTries;
+        _fleet = fleet ?? new EndpointFleet();
     }
 
     public IReadOnlyList<RemoteEndpoint> Endpoints => _endpoints;
+
+    /// <summary>Requests sent to an endpoint because it held their prefix.</summary>
+    public long AffinityHits => Interlocked.Read(ref _affinityHits);
+
+    private long _affinityHits;
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -50,9 +66,11 @@ public sealed partial class EndpointRouter : IChatClient
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var list = messages as IList<ChatMessage> ?? messages.ToList();
+        var keys = PrefixAffinity.Keys(list.Count == 1 ? list[0].Text : string.Join("\n", list.Select(m => m.Text)));
         for (var attempt = 1; ; attempt++)
         {
-            var endpoint = await AcquireAsync(cancellationToken).ConfigureAwait(false);
+            var endpoint = await AcquireAsync(keys, cancellationToken).ConfigureAwait(false);
+            UsageDetails? usage = null;
             var stream = endpoint.Client.GetStreamingResponseAsync(list, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
             var yielded = false;
             Exception? failure = null;
@@ -72,6 +90,7 @@ public sealed partial class EndpointRouter : IChatClient
                         break;
                     }
                     yielded = true;
+                    usage = update.Contents.OfType<UsageContent>().LastOrDefault()?.Details ?? usage;
                     yield return update;
                 }
             }
@@ -83,6 +102,9 @@ public sealed partial class EndpointRouter : IChatClient
             if (failure is null)
             {
                 endpoint.Succeeded();
+                var done = new ChatResponseUpdate { Role = ChatRole.Assistant, AdditionalProperties = new() { [EndpointKey] = endpoint.Label } };
+                if (endpoint.Cost(usage) is { } cost) done.AdditionalProperties[CostKey] = cost;
+                yield return done;
                 yield break;
             }
             LogMoved(_logger, endpoint.Name, attempt, failure.Message);
@@ -132,15 +154,24 @@ public sealed partial class EndpointRouter : IChatClient
         return TimeSpan.FromSeconds(1);
     }
 
-    private async Task<RemoteEndpoint> AcquireAsync(CancellationToken cancellationToken)
+    private async Task<RemoteEndpoint> AcquireAsync(ulong[] keys, CancellationToken cancellationToken)
     {
         while (true)
         {
-            Task released;
-            lock (_releasedGate) released = _released.Task;
+            var released = _fleet.NextRelease;
             var now = _time.GetUtcNow();
+            if (_fleet.Affinity.Preferred(keys) is { } preferred && _endpoints.FirstOrDefault(e => e.Index == preferred) is { } holder && holder.TryAcquire(now))
+            {
+                Interlocked.Increment(ref _affinityHits);
+                _fleet.Affinity.Record(keys, holder.Index);
+                return holder;
+            }
             foreach (var endpoint in _endpoints.OrderBy(e => e.Outstanding).ThenByDescending(e => e.Options.Weight))
-                if (endpoint.TryAcquire(now)) return endpoint;
+                if (endpoint.TryAcquire(now))
+                {
+                    _fleet.Affinity.Record(keys, endpoint.Index);
+                    return endpoint;
+                }
             // Everything is busy, paused or benched: wake on the next release or when the first pause ends.
             var next = _endpoints.Min(e => e.AvailableAt);
             var wait = next > now ? next - now : TimeSpan.FromMilliseconds(50);
@@ -154,20 +185,14 @@ public sealed partial class EndpointRouter : IChatClient
     private void Release(RemoteEndpoint endpoint)
     {
         endpoint.Release();
-        TaskCompletionSource signal;
-        lock (_releasedGate)
-        {
-            signal = _released;
-            _released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-        signal.TrySetResult();
+        _fleet.Released();
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) => serviceType == typeof(EndpointRouter) ? this : null;
 
+    /// <summary>Nothing to release: the endpoints belong to whoever made them (several routers share them).</summary>
     public void Dispose()
     {
-        foreach (var endpoint in _endpoints) endpoint.Dispose();
     }
 
     [LoggerMessage(EventId = 60, Level = LogLevel.Information, Message = "request moved from {Endpoint} (try {Attempt}): {Why}")]

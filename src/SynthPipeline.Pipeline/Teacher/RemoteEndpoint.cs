@@ -30,6 +30,20 @@ public sealed class RemoteEndpoint : IDisposable
 
     public IChatClient Client { get; }
 
+    /// <summary>The endpoint's <c>Name</c>, or its index: how roles and the accounting name it.</summary>
+    public string Label => Options.Label(Index);
+
+    /// <summary>What an answer with <paramref name="usage"/> cost at this endpoint's prices; null without prices or usage.</summary>
+    public double? Cost(UsageDetails? usage)
+    {
+        var o = Options;
+        if (usage is null || (o.PricePerMillionInput is null && o.PricePerMillionOutput is null)) return null;
+        var input = usage.InputTokenCount ?? 0;
+        var cached = Math.Min(input, usage.CachedInputTokenCount ?? 0);
+        var inputPrice = o.PricePerMillionInput ?? 0;
+        return ((input - cached) * inputPrice + cached * (o.PricePerMillionCachedInput ?? inputPrice) + (usage.OutputTokenCount ?? 0) * (o.PricePerMillionOutput ?? 0)) / 1e6;
+    }
+
     /// <summary>"Teacher:Endpoints:N (url, model)", how errors and the card name it; never the key.</summary>
     public string Name => $"Teacher:Endpoints:{Index} ({Options.Url}, {Options.Model})";
 

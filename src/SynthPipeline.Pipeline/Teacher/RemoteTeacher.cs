@@ -10,21 +10,33 @@ namespace SynthPipeline.Pipeline.Teacher;
 
 /// <summary>
 /// The teacher as a fleet of OpenAI-compatible servers (<c>Teacher:Endpoints</c>): one OpenAI client per endpoint
-/// (Microsoft.Extensions.AI.OpenAI, streaming, its own retries off so the router decides), behind the
-/// <see cref="EndpointRouter"/>. API keys are read from the environment variables the settings name and go nowhere
-/// else: not into logs, the run's state, its settings or its card.
+/// (Microsoft.Extensions.AI.OpenAI, streaming, its own retries off so the router decides; in completion mode the raw
+/// prompt to <c>/v1/completions</c>), and an <see cref="EndpointRouter"/> per set of endpoints a role uses, all sharing
+/// the endpoints' slots and prefix memory. API keys are read from the environment variables the settings name and go
+/// nowhere else: not into logs, the run's state, its settings or its card.
 /// </summary>
 public sealed class RemoteTeacher : IDisposable
 {
-    private RemoteTeacher(EndpointRouter router, string description)
+    private readonly TimeProvider _time;
+    private readonly ILogger<EndpointRouter> _logger;
+
+    private RemoteTeacher(IReadOnlyList<RemoteEndpoint> endpoints, TimeProvider time, ILogger<EndpointRouter> logger)
     {
-        Router = router;
-        Teacher = new RunTeacher(router, description, IsDemo: false, CountTokens: ApproximateTokens);
+        Endpoints = endpoints;
+        _time = time;
+        _logger = logger;
+        Router = RouterFor([.. Enumerable.Range(0, endpoints.Count)]);
+        Teacher = new RunTeacher(Router, Describe(endpoints), IsDemo: false, CountTokens: ApproximateTokens);
     }
 
+    public IReadOnlyList<RemoteEndpoint> Endpoints { get; }
+
+    public EndpointFleet Fleet { get; } = new();
+
+    /// <summary>The router over every endpoint.</summary>
     public EndpointRouter Router { get; }
 
-    /// <summary>The teacher as a run sees it.</summary>
+    /// <summary>The teacher as a run sees it, every role on every endpoint.</summary>
     public RunTeacher Teacher { get; }
 
     /// <summary>
@@ -38,10 +50,20 @@ public sealed class RemoteTeacher : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggers);
-        var endpoints = options.Endpoints.Select((e, i) => new RemoteEndpoint(i, e, Client(e))).ToList();
-        var description = "OpenAI-compatible endpoints: " + string.Join(", ", endpoints.Select(e => $"{e.Options.Model} at {e.Options.Url}"));
-        return new RemoteTeacher(new EndpointRouter(endpoints, time, loggers.CreateLogger<EndpointRouter>()), description);
+        var endpoints = options.Endpoints.Select((e, i) => new RemoteEndpoint(i, e, Client(e, options.Mode))).ToList();
+        return new RemoteTeacher(endpoints, time, loggers.CreateLogger<EndpointRouter>());
     }
+
+    /// <summary>A router over the endpoints at <paramref name="indexes"/>, sharing slots and prefix memory with every other.</summary>
+    public EndpointRouter RouterFor(IReadOnlyList<int> indexes)
+    {
+        ArgumentNullException.ThrowIfNull(indexes);
+        return new EndpointRouter([.. indexes.Select(i => Endpoints[i])], _time, _logger, fleet: Fleet);
+    }
+
+    /// <summary>How the card names a set of endpoints.</summary>
+    public static string Describe(IEnumerable<RemoteEndpoint> endpoints) =>
+        "OpenAI-compatible endpoints: " + string.Join(", ", endpoints.Select(e => $"{e.Options.Model} at {e.Options.Url}"));
 
     /// <summary>
     /// Asks every endpoint for its models before any work starts, so a wrong URL, a server that is down or a refused
@@ -50,7 +72,7 @@ public sealed class RemoteTeacher : IDisposable
     /// <exception cref="UserErrorException">An endpoint cannot be reached, refuses the key, or does not serve the model.</exception>
     public async Task CheckAsync(CancellationToken cancellationToken)
     {
-        foreach (var endpoint in Router.Endpoints)
+        foreach (var endpoint in Endpoints)
         {
             var o = endpoint.Options;
             var models = new OpenAIClient(Credential(o), Settings(o)).GetOpenAIModelClient();
@@ -76,9 +98,14 @@ public sealed class RemoteTeacher : IDisposable
         }
     }
 
-    public void Dispose() => Router.Dispose();
+    public void Dispose()
+    {
+        foreach (var endpoint in Endpoints) endpoint.Dispose();
+    }
 
-    private static IChatClient Client(TeacherEndpointOptions o) => new OpenAI.Chat.ChatClient(o.Model, Credential(o), Settings(o)).AsIChatClient();
+    private static IChatClient Client(TeacherEndpointOptions o, TeacherMode mode) => mode == TeacherMode.Completion
+        ? new RemoteCompletionClient(o.Model, Credential(o), Settings(o))
+        : new ChatClientBuilder(new OpenAI.Chat.ChatClient(o.Model, Credential(o), Settings(o)).AsIChatClient()).UseServerExtensions().Build();
 
     // Servers without keys (vLLM, llama-server) still get a placeholder: the client requires one.
     private static ApiKeyCredential Credential(TeacherEndpointOptions o) =>

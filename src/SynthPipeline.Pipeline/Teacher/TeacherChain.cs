@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using SynthPipeline.Core.Options;
 
 namespace SynthPipeline.Pipeline.Teacher;
 
@@ -29,4 +30,24 @@ public static class TeacherChatClientBuilderExtensions
     /// </summary>
     public static IChatClient WithResilience(this IChatClient client, TeacherResilience resilience, ILoggerFactory loggers, TimeProvider? time = null) =>
         new ChatClientBuilder(client).UseResilience(resilience, loggers, time).UseLogging(loggers).Build();
+}
+
+/// <summary>The run's middleware around each role's client.</summary>
+public static class RoleChains
+{
+    /// <summary>
+    /// <see cref="TeacherChatClientBuilderExtensions.WithResilience"/> around the client of every role; roles on the
+    /// same client share one chain.
+    /// </summary>
+    public static IReadOnlyDictionary<TeacherRole, IChatClient> Build(RunTeacher teacher, TeacherResilience resilience, ILoggerFactory loggers, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        var chains = new Dictionary<IChatClient, IChatClient>(ReferenceEqualityComparer.Instance);
+        return Enum.GetValues<TeacherRole>().ToDictionary(role => role, role =>
+        {
+            var client = teacher.For(role);
+            if (!chains.TryGetValue(client, out var chain)) chains[client] = chain = client.WithResilience(resilience, loggers, time);
+            return chain;
+        });
+    }
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using Polly.Timeout;
+using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.State;
 
 namespace SynthPipeline.Pipeline.Teacher;
@@ -8,10 +9,17 @@ namespace SynthPipeline.Pipeline.Teacher;
 /// Teacher calls by stable id ("instruction:12", "classify:3") through the composed <see cref="IChatClient"/>
 /// (resilience and logging middleware around the model). An answer already in the store is returned as it is;
 /// otherwise the teacher is asked, and the request and its answer, or its failure, are committed before anything uses
-/// them. Failures come back as data, never as exceptions that would stop the pipeline.
+/// them, with its tokens, endpoint and cost (<see cref="RequestUsage"/>). Each request goes to the client of its role
+/// (<see cref="RunTeacher.RoleOf"/>). Failures come back as data, never as exceptions that would stop the pipeline.
 /// </summary>
-public sealed class TeacherRequests(IChatClient teacher, RunStore store, TeacherCounters counters)
+public sealed class TeacherRequests(IReadOnlyDictionary<TeacherRole, IChatClient> roles, RunStore store, TeacherCounters counters)
 {
+    /// <summary>Every role on one client.</summary>
+    public TeacherRequests(IChatClient teacher, RunStore store, TeacherCounters counters)
+        : this(Enum.GetValues<TeacherRole>().ToDictionary(r => r, _ => teacher), store, counters)
+    {
+    }
+
     public async Task<TeacherOutcome> AskAsync(string id, string kind, string prompt, ChatOptions options, CancellationToken cancellationToken)
     {
         if (store.GetRequest(id) is { } saved)
@@ -20,11 +28,14 @@ public sealed class TeacherRequests(IChatClient teacher, RunStore store, Teacher
                 : new TeacherOutcome(null, false, saved.Attempts, 0, saved.Reason ?? "teacher_error", saved.Response);
         counters.RequestStarted();
         var tokens = 0;
+        var role = RunTeacher.RoleOf(kind);
+        RequestUsage? usage = null;
         TeacherOutcome outcome;
         try
         {
-            var response = await teacher.GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], options, cancellationToken).ConfigureAwait(false);
+            var response = await roles[role].GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], options, cancellationToken).ConfigureAwait(false);
             tokens = (int)(response.Usage?.OutputTokenCount ?? 0);
+            usage = RequestUsage.Of(kind, role, response);
             var attempts = response.AdditionalProperties?.TryGetValue(ResilientChatClient.AttemptsKey, out var a) == true ? Convert.ToInt32(a, System.Globalization.CultureInfo.InvariantCulture) : 1;
             outcome = new TeacherOutcome(response.Text, response.FinishReason == ChatFinishReason.Length, attempts, tokens, null, null);
         }
@@ -40,7 +51,7 @@ public sealed class TeacherRequests(IChatClient teacher, RunStore store, Teacher
         }
         // A failed request keeps its detail in the response column, so a resumed run reports the same reason.
         store.SaveRequest(new StoredRequest(id, kind, prompt, outcome.Succeeded ? outcome.Text : outcome.FailureDetail, outcome.Truncated,
-            outcome.Succeeded ? RequestStatus.Done : RequestStatus.Failed, outcome.FailureReason, outcome.Attempts, outcome.OutputTokens));
+            outcome.Succeeded ? RequestStatus.Done : RequestStatus.Failed, outcome.FailureReason, outcome.Attempts, outcome.OutputTokens), usage);
         return outcome;
     }
 }

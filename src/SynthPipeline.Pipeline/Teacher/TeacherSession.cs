@@ -1,3 +1,4 @@
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using SynthPipeline.Core.Options;
 using SynthPipeline.Llama.Teacher;
@@ -6,44 +7,82 @@ namespace SynthPipeline.Pipeline.Teacher;
 
 /// <summary>
 /// The teacher a command's run uses, from validated settings: the endpoints of <c>Teacher:Endpoints</c> (checked
-/// before any work starts), or else the local model (the demo model when none is configured). Disposing releases it.
+/// before any work starts) and, where a role needs it or no endpoint is configured, the local model (the demo model
+/// when none is configured). Each role of <c>Teacher:Roles</c> gets its client; in completion mode every client sends
+/// the raw prompt. Disposing releases everything.
 /// </summary>
 public sealed class TeacherSession : IDisposable
 {
-    private readonly IDisposable _owner;
+    private readonly RemoteTeacher? _remote;
+    private readonly LocalTeacher? _local;
 
-    private TeacherSession(RunTeacher teacher, LlamaChatClient? engine, IDisposable owner)
+    private TeacherSession(RunTeacher teacher, RemoteTeacher? remote, LocalTeacher? local)
     {
         Teacher = teacher;
-        Engine = engine;
-        _owner = owner;
+        _remote = remote;
+        _local = local;
     }
 
     public RunTeacher Teacher { get; }
 
-    /// <summary>The local batching engine, for its metrics; null for remote endpoints.</summary>
-    public LlamaChatClient? Engine { get; }
+    /// <summary>The local batching engine, for its metrics; null when every role is remote.</summary>
+    public LlamaChatClient? Engine => _local?.Client;
 
     public static async Task<TeacherSession> OpenAsync(TeacherOptions options, ILoggerFactory loggers, Action<string> notice, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
-        if (options.IsRemote)
+        RemoteTeacher? remote = null;
+        LocalTeacher? local = null;
+        try
         {
-            var remote = RemoteTeacher.Create(options, loggers, TimeProvider.System);
-            try
+            if (options.IsRemote)
             {
+                remote = RemoteTeacher.Create(options, loggers, TimeProvider.System);
                 await remote.CheckAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch
-            {
-                remote.Dispose();
-                throw;
-            }
-            return new TeacherSession(remote.Teacher, null, remote);
+            if (options.UsesLocalModel) local = LocalTeacher.Load(options, loggers, notice, cancellationToken);
+            return new TeacherSession(Compose(options, remote, local), remote, local);
         }
-        var local = LocalTeacher.Load(options, loggers, notice, cancellationToken);
-        return new TeacherSession(local.Teacher, local.Client, local);
+        catch
+        {
+            remote?.Dispose();
+            local?.Dispose();
+            throw;
+        }
     }
 
-    public void Dispose() => _owner.Dispose();
+    /// <summary>One client per role: the local model, or a router over the role's endpoints; the generator is the run's main client.</summary>
+    public static RunTeacher Compose(TeacherOptions options, RemoteTeacher? remote, LocalTeacher? local)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        (IChatClient Client, string Description) Play(TeacherRole role)
+        {
+            var indexes = options.EndpointsFor(role);
+            if (indexes.Count == 0)
+            {
+                var teacher = local?.Teacher ?? throw new InvalidOperationException($"role {role} needs the local model");
+                return (options.Mode == TeacherMode.Completion ? new RawPromptChatClient(teacher.Client) : teacher.Client, teacher.Description);
+            }
+            var router = remote!.RouterFor(indexes);
+            return (router, RemoteTeacher.Describe(router.Endpoints));
+        }
+
+        var generate = Play(TeacherRole.Generate);
+        var mode = options.Mode == TeacherMode.Completion ? " (completion mode: raw prompts, no chat template)" : "";
+        var roles = new Dictionary<TeacherRole, (IChatClient, string)>();
+        foreach (var role in Enum.GetValues<TeacherRole>().Where(r => r != TeacherRole.Generate && options.Roles.ContainsKey(r)))
+        {
+            var (client, description) = Play(role);
+            roles[role] = (client, description + mode);
+        }
+        var onLocal = options.EndpointsFor(TeacherRole.Generate).Count == 0;
+        return new RunTeacher(generate.Client, generate.Description + mode, onLocal && local!.Teacher.IsDemo,
+            onLocal ? local!.Teacher.CountTokens : RemoteTeacher.ApproximateTokens) { Roles = roles };
+    }
+
+    public void Dispose()
+    {
+        _remote?.Dispose();
+        _local?.Dispose();
+    }
 }

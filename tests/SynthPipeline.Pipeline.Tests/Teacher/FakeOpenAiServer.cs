@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -47,6 +48,15 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
     /// <summary>Chat requests answered in full.</summary>
     public int Answered;
 
+    /// <summary>Every prompt received, with its route ("chat" or "completions"), in arrival order.</summary>
+    public ConcurrentQueue<(string Route, string Prompt)> Prompts { get; } = new();
+
+    /// <summary>Awaited before a request is answered (after it is counted): lets a test keep a request in flight.</summary>
+    public Func<string, Task> Hold { get; set; } = _ => Task.CompletedTask;
+
+    /// <summary>Prompt tokens reported as served from the prefix cache, per answer (usage.prompt_tokens_details.cached_tokens).</summary>
+    public int CachedTokens { get; set; }
+
     /// <summary>Every Authorization header received.</summary>
     public List<string> Authorizations { get; } = [];
 
@@ -60,7 +70,18 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
         app.MapGet("/v1/models", (HttpContext http) => Authorized(http, key, server)
             ? Results.Json(new { @object = "list", data = new[] { new { id = model, @object = "model", created = 0, owned_by = "test" } } })
             : Unauthorized());
-        app.MapPost("/v1/chat/completions", async (HttpContext http) =>
+        app.MapPost("/v1/completions", (HttpContext http) => server.AnswerAsync(http, key, answer, completions: true));
+        app.MapPost("/v1/chat/completions", (HttpContext http) => server.AnswerAsync(http, key, answer, completions: false));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Url = address + "/v1";
+        return server;
+    }
+
+    private async Task AnswerAsync(HttpContext http, string? key, Func<string, string> answer, bool completions)
+    {
+        var server = this;
+        var model = Model;
         {
             if (!Authorized(http, key, server))
             {
@@ -68,9 +89,12 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
                 return;
             }
             var body = await JsonNode.ParseAsync(http.Request.Body);
-            var prompt = body!["messages"]!.AsArray().Last()!["content"]!.GetValue<string>();
+            var prompt = completions ? body!["prompt"]!.GetValue<string>() : body!["messages"]!.AsArray().Last()!["content"]!.GetValue<string>();
             var stream = body["stream"]?.GetValue<bool>() == true;
+            var includeUsage = body["stream_options"]?["include_usage"]?.GetValue<bool>() == true;
+            Prompts.Enqueue((completions ? "completions" : "chat", prompt));
             var number = Interlocked.Increment(ref server._requests);
+            await Hold(prompt);
             var fault = server.Faults(number, prompt);
             if (fault == Fault.RateLimited)
             {
@@ -86,6 +110,8 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
                 return;
             }
             var text = answer(prompt);
+            var usage = new { prompt_tokens = prompt.Length / 4, completion_tokens = text.Length / 4, total_tokens = prompt.Length / 4 + text.Length / 4,
+                prompt_tokens_details = new { cached_tokens = Math.Min(CachedTokens, prompt.Length / 4) } };
             if (!stream)
             {
                 Interlocked.Increment(ref server.Answered);
@@ -93,7 +119,7 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
                 {
                     id = "c", @object = "chat.completion", created = 0, model,
                     choices = new[] { new { index = 0, message = new { role = "assistant", content = text }, finish_reason = "stop" } },
-                    usage = new { prompt_tokens = prompt.Length / 4, completion_tokens = text.Length / 4, total_tokens = (prompt.Length + text.Length) / 4 },
+                    usage,
                 });
                 return;
             }
@@ -101,21 +127,20 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
             var pieces = Pieces(text).ToList();
             for (var i = 0; i < pieces.Count; i++)
             {
-                await Send(http, new { id = "c", @object = "chat.completion.chunk", created = 0, model, choices = new[] { new { index = 0, delta = new { role = "assistant", content = pieces[i] }, finish_reason = (string?)null } } });
+                if (completions) await Send(http, new { id = "c", @object = "text_completion", created = 0, model, choices = new[] { new { index = 0, text = pieces[i], finish_reason = (string?)null } } });
+                else await Send(http, new { id = "c", @object = "chat.completion.chunk", created = 0, model, choices = new[] { new { index = 0, delta = new { role = "assistant", content = pieces[i] }, finish_reason = (string?)null } } });
                 if (fault == Fault.DroppedStream)
                 {
                     http.Abort();
                     return;
                 }
             }
-            await Send(http, new { id = "c", @object = "chat.completion.chunk", created = 0, model, choices = new[] { new { index = 0, delta = new { }, finish_reason = "stop" } } });
+            if (completions) await Send(http, new { id = "c", @object = "text_completion", created = 0, model, choices = new[] { new { index = 0, text = "", finish_reason = "stop" } } });
+            else await Send(http, new { id = "c", @object = "chat.completion.chunk", created = 0, model, choices = new[] { new { index = 0, delta = new { }, finish_reason = "stop" } } });
+            if (includeUsage) await Send(http, new { id = "c", @object = "chat.completion.chunk", created = 0, model, choices = Array.Empty<object>(), usage });
             await http.Response.WriteAsync("data: [DONE]\n\n");
             Interlocked.Increment(ref server.Answered);
-        });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.Url = address + "/v1";
-        return server;
+        }
     }
 
     private static bool Authorized(HttpContext http, string? key, FakeOpenAiServer server)

@@ -9,7 +9,7 @@ public sealed class RemoteTeacherCliTests
     private static readonly string[] Words = ["river", "lantern", "copper", "meadow", "harbour", "violin", "glacier", "orchard", "compass", "thunder", "saddle", "pepper"];
 
     /// <summary>Answers every Self-Instruct prompt kind from the prompt's text alone.</summary>
-    private static string Answer(string prompt)
+    internal static string Answer(string prompt)
     {
         var random = new Random(prompt.Length * 31 + prompt[^8..].Sum(c => c));
         string Instruction() => "Explain " + string.Join(' ', Enumerable.Range(0, 8).Select(_ => Words[random.Next(Words.Length)])) + ".";

@@ -214,7 +214,11 @@ public sealed partial class RunStore : IDisposable
         return rows[0];
     }
 
-    public void Dispose() => _connection.Dispose();
+    /// <summary>Closes the store after any statement in progress: a connection closed under a running transaction fails unpredictably.</summary>
+    public void Dispose()
+    {
+        lock (_lock) _connection.Dispose();
+    }
 
     private void InsertRejections(IReadOnlyList<StoredRejection> rejected, SqliteTransaction tx)
     {

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Configuration;
+using SynthPipeline.Cli.Hosting;
+using SynthPipeline.Core.Options;
+
+namespace SynthPipeline.Cli.Tests;
+
+/// <summary>The teacher's fleet settings as users write them (appsettings.json keys or environment variables) bind and validate.</summary>
+public sealed class TeacherSettingsTests
+{
+    private static TeacherOptions Bind(Dictionary<string, string?> values) =>
+        AppConfiguration.Teacher(new ConfigurationBuilder().AddInMemoryCollection(values).Build());
+
+    [Fact]
+    public void Teacher_RolesModeNamesAndPrices_BindByName()
+    {
+        var teacher = Bind(new()
+        {
+            ["Teacher:Endpoints:0:Name"] = "big", ["Teacher:Endpoints:0:Url"] = "http://gpu-1:8000/v1", ["Teacher:Endpoints:0:Model"] = "m",
+            ["Teacher:Endpoints:0:PricePerMillionOutput"] = "0.9",
+            ["Teacher:Endpoints:1:Name"] = "small", ["Teacher:Endpoints:1:Url"] = "http://gpu-2:8000/v1", ["Teacher:Endpoints:1:Model"] = "s",
+            ["Teacher:Roles:Judge"] = "small", ["Teacher:Roles:Classify"] = "local", ["Teacher:Mode"] = "completion",
+        }).Validate();
+
+        Assert.Equal(TeacherMode.Completion, teacher.Mode);
+        Assert.Equal([1], teacher.EndpointsFor(TeacherRole.Judge));
+        Assert.Empty(teacher.EndpointsFor(TeacherRole.Classify));
+        Assert.Equal([0, 1], teacher.EndpointsFor(TeacherRole.Generate));
+        Assert.Equal(0.9, teacher.Endpoints[0].PricePerMillionOutput);
+        Assert.True(teacher.UsesLocalModel);
+    }
+
+    [Fact]
+    public void Teacher_RoleNamingAMissingEndpoint_IsAnErrorNamingTheKeyAndTheEndpoints()
+    {
+        var teacher = Bind(new()
+        {
+            ["Teacher:Endpoints:0:Name"] = "big", ["Teacher:Endpoints:0:Url"] = "http://gpu-1:8000/v1", ["Teacher:Endpoints:0:Model"] = "m",
+            ["Teacher:Roles:Judge"] = "tiny",
+        });
+
+        var e = Assert.Throws<OptionsValidationError>(() => teacher.Validate());
+
+        Assert.Contains("Teacher:Roles:Judge: 'tiny' is no endpoint; the endpoints are big, or 'local'", e.Message, StringComparison.Ordinal);
+    }
+}

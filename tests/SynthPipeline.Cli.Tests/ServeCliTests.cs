@@ -95,6 +95,30 @@ public sealed class ServeCliTests
     }
 
     [Fact]
+    public async Task Serve_CtrlC_StopsListeningAndExits130()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var (server, url, _, errors) = await StartServeAsync(dir);
+        using (var kill = Process.Start("kill", $"-INT {server.Id}")!) await kill.WaitForExitAsync();
+        await server.WaitForExitAsync();
+
+        Assert.Equal(SynthApp.ExitCancelled, server.ExitCode);
+        Assert.Contains("stopped", errors(), StringComparison.Ordinal);
+        using var http = new HttpClient();
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync(new Uri(url + "/models")));
+        server.Dispose();
+    }
+
+    [Fact]
+    public async Task Serve_OffLoopbackWithoutAKey_RefusesNamingTheFlag()
+    {
+        var r = await SynthProcess.RunAsync(SynthProcess.ScratchDirectory(), null, "serve", "--host", "0.0.0.0", "--port", "0");
+
+        Assert.Equal(SynthApp.ExitBadConfiguration, r.ExitCode);
+        Assert.Contains("--api-key: binding to 0.0.0.0 lets other machines in", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Generate_RemoteTeacherKilledAtPointsAndResumed_SameDatasetNothingLostOrCountedTwice()
     {
         await using var teacher = await FakeOpenAiServer.StartAsync(RemoteTeacherCliTests.Answer);

@@ -33,24 +33,27 @@ internal static class ServeCommand
             var key = Environment.GetEnvironmentVariable(variable ?? DefaultKeyVariable);
             if (variable is not null && string.IsNullOrEmpty(key))
                 throw new Core.Options.OptionsValidationError([$"--api-key: the environment variable {variable} is not set; export the key in it"]);
-            var stderr = ConsoleExtensions.ForStandardError();
-            using var loggers = Logging.Create(configuration);
-            using var local = LocalTeacher.Load(teacher, loggers, stderr.Notice, cancellationToken);
+            // Checked before the model loads, so a wrong flag costs nothing.
             var options = new ServeOptions
             {
                 Host = parse.GetValue(host)!,
                 Port = parse.GetValue(port),
                 ApiKey = string.IsNullOrEmpty(key) ? null : key,
                 ApiKeySource = variable is null ? "--api-key" : $"--api-key ({variable})",
-                ModelId = parse.GetValue(modelId) ?? Path.GetFileNameWithoutExtension(local.Model.Path),
-            };
+                ModelId = parse.GetValue(modelId) ?? "model",
+            }.Validate();
+            var stderr = ConsoleExtensions.ForStandardError();
+            using var loggers = Logging.Create(configuration);
+            using var local = LocalTeacher.Load(teacher, loggers, stderr.Notice, cancellationToken);
+            options = options with { ModelId = parse.GetValue(modelId) ?? Path.GetFileNameWithoutExtension(local.Model.Path) };
             await using var server = await SynthServer.StartAsync(local.Client, options, loggers, cancellationToken: cancellationToken).ConfigureAwait(false);
             // Scripts and tests read this line to find the port.
             await Console.Out.WriteLineAsync($"serving {options.ModelId} at {server.Address}/v1 ({(options.ApiKey is null ? "no API key" : "API key required")}); Ctrl+C stops").ConfigureAwait(false);
             await Console.Out.FlushAsync(cancellationToken).ConfigureAwait(false);
             await server.WaitAsync(cancellationToken).ConfigureAwait(false);
-            stderr.MarkupLine("[grey]stopped[/]");
-            return SynthApp.ExitOk;
+            stderr.MarkupLine("[grey]stopped: requests in flight were ended[/]");
+            // Ctrl+C is how a server ends, and 130 says so, as for every other command.
+            return SynthApp.ExitCancelled;
         });
         return command;
     }

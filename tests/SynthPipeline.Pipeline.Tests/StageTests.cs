@@ -73,14 +73,14 @@ public sealed class StageTests
     public void ParseInputFirst_ExamplesWithAndWithoutInput_ReadsEach()
     {
         const string text = "Input: 10 °C\nOutput: 50 °F\nExample 2\nInput:\nOutput: Water boils at 100 °C.\n\nTask: next";
-        Assert.Equal([new TaskInstance("10 °C", "50 °F"), new TaskInstance("", "Water boils at 100 °C.")], InstanceParser.ParseInputFirst(text, false));
+        Assert.Equal([new TaskInstance("10 °C", "50 °F"), new TaskInstance("", "Water boils at 100 °C.")], InstanceParser.ParseInputFirst(text, false).Instances);
     }
 
     [Fact]
     public void ParseOutputFirst_LabelsAndInputs_LabelIsTheOutput()
     {
         const string text = " positive\nInput: I loved it.\nClass label: negative\nInput: It broke at once.\nClass label: neu";
-        Assert.Equal([new TaskInstance("I loved it.", "positive"), new TaskInstance("It broke at once.", "negative")], InstanceParser.ParseOutputFirst(text, truncated: true));
+        Assert.Equal([new TaskInstance("I loved it.", "positive"), new TaskInstance("It broke at once.", "negative")], InstanceParser.ParseOutputFirst(text, truncated: true).Instances);
     }
 
     [Fact]

@@ -1,56 +1,21 @@
-using System.Text.RegularExpressions;
+using SynthPipeline.Core.SelfInstruct;
 
 namespace SynthPipeline.Pipeline.SelfInstruct;
 
 /// <summary>One generated example of a task.</summary>
 public sealed record TaskInstance(string Input, string Output);
 
-/// <summary>Reads the teacher's examples in the two Self-Instruct formats (see prompts/instances-*.txt).</summary>
-public static partial class InstanceParser
+/// <summary>The examples of an answer, and the blocks and lines that gave none, with their reasons.</summary>
+public sealed record InstanceAnswer(IReadOnlyList<TaskInstance> Instances, IReadOnlyList<DroppedText> Dropped);
+
+/// <summary>Reads the teacher's examples in the two Self-Instruct formats (see prompts/instances-*.txt) and the shapes chat models give them.</summary>
+public static class InstanceParser
 {
-    [GeneratedRegex(@"\n\s*Example \d+\s*\n")]
-    private static partial Regex ExampleSeparator();
-
-    [GeneratedRegex(@"\n\s*Class label:")]
-    private static partial Regex LabelSeparator();
-
-    /// <summary>Input-first: the text continues "Example 1\n" with "Input: …\nOutput: …" blocks.</summary>
-    public static IReadOnlyList<TaskInstance> ParseInputFirst(string continuation, bool truncated)
-    {
-        var blocks = ExampleSeparator().Split("\n" + CutAtNextTask(continuation)).Where(b => b.Trim().Length > 0).ToList();
-        if (truncated && blocks.Count > 0) blocks.RemoveAt(blocks.Count - 1);
-        var result = new List<TaskInstance>();
-        foreach (var block in blocks)
-        {
-            var at = block.IndexOf("Output:", StringComparison.Ordinal);
-            if (at < 0) continue;
-            var input = block[..at].Trim();
-            if (input.StartsWith("Input:", StringComparison.Ordinal)) input = input["Input:".Length..].Trim();
-            result.Add(new TaskInstance(input, block[(at + "Output:".Length)..].Trim()));
-        }
-        return result;
-    }
+    /// <summary>Input-first: the text continues "Example 1" with "Input: …\nOutput: …" blocks.</summary>
+    public static InstanceAnswer ParseInputFirst(string continuation, bool truncated) => Map(InstanceBlockParser.ParseInputFirst(continuation, truncated));
 
     /// <summary>Output-first: the text continues "Class label:" with "label\nInput: …" pairs; the label is the output.</summary>
-    public static IReadOnlyList<TaskInstance> ParseOutputFirst(string continuation, bool truncated)
-    {
-        var blocks = LabelSeparator().Split("\n" + CutAtNextTask(continuation)).Where(b => b.Trim().Length > 0).ToList();
-        if (truncated && blocks.Count > 0) blocks.RemoveAt(blocks.Count - 1);
-        var result = new List<TaskInstance>();
-        foreach (var block in blocks)
-        {
-            var at = block.IndexOf("Input:", StringComparison.Ordinal);
-            var label = (at < 0 ? block : block[..at]).Trim();
-            if (label.StartsWith("Class label:", StringComparison.Ordinal)) label = label["Class label:".Length..].Trim();
-            var input = at < 0 ? "" : block[(at + "Input:".Length)..].Trim();
-            result.Add(new TaskInstance(input, label));
-        }
-        return result;
-    }
+    public static InstanceAnswer ParseOutputFirst(string continuation, bool truncated) => Map(InstanceBlockParser.ParseOutputFirst(continuation, truncated));
 
-    private static string CutAtNextTask(string text)
-    {
-        var at = text.IndexOf("\nTask:", StringComparison.Ordinal);
-        return at < 0 ? text : text[..at];
-    }
+    private static InstanceAnswer Map(ParsedInstances parsed) => new([.. parsed.Instances.Select(i => new TaskInstance(i.Input, i.Output))], parsed.Dropped);
 }

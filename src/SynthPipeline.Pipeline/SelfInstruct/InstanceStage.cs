@@ -41,11 +41,13 @@ public sealed class InstanceStage(TeacherRequests requests, PromptLibrary prompt
         if (!examples.Succeeded)
             return Failed(instruction, "instances", examples, source) with { IsClassification = isClassification };
 
-        var parsed = isClassification
+        var answer = isClassification
             ? InstanceParser.ParseOutputFirst(examples.Text!, examples.Truncated)
             : InstanceParser.ParseInputFirst(examples.Text!, examples.Truncated);
+        var parsed = answer.Instances;
         var (kept, dropped, taskRejection) = InstanceFilter.Apply(parsed, settings.InstancesPerTask);
-        var rejected = dropped.Select(d => new StoredRejection { Stage = "instances", Reason = d.Reason, Text = $"input: {d.Instance.Input} | output: {d.Instance.Output}", Source = source }).ToList();
+        var rejected = answer.Dropped.Select(d => new StoredRejection { Stage = "instances", Reason = d.Reason, Text = TextPreview.Shorten(d.Text), Source = source }).ToList();
+        rejected.AddRange(dropped.Select(d => new StoredRejection { Stage = "instances", Reason = d.Reason, Text = $"input: {d.Instance.Input} | output: {d.Instance.Output}", Source = source }));
         if (parsed.Count == 0)
             rejected.Add(new StoredRejection { Stage = "instances", Reason = "unparseable", Text = TextPreview.Shorten(examples.Text!), Source = source });
         if (taskRejection is not null)

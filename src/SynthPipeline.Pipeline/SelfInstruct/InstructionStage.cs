@@ -1,7 +1,7 @@
-using System.Text.RegularExpressions;
 using SynthPipeline.Core.Novelty;
 using SynthPipeline.Pipeline.State;
 using SynthPipeline.Core.SelfInstruct;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Pipeline.SelfInstruct;
 
@@ -32,8 +32,6 @@ public sealed partial class InstructionStage
         _seedCount = _known.Count;
     }
 
-    [GeneratedRegex(@"^\s*\d+\s?\.\s")]
-    private static partial Regex LeadingNumber();
 
     /// <summary>Accepted machine-generated instructions so far.</summary>
     public int AcceptedCount
@@ -57,13 +55,15 @@ public sealed partial class InstructionStage
         lock (_machineLock) _machine.Add(instruction);
     }
 
-    public (IReadOnlyList<StoredInstruction> Accepted, IReadOnlyList<StoredRejection> Rejected) Process(long promptIndex, string? response, bool truncated)
+    public (IReadOnlyList<StoredInstruction> Accepted, IReadOnlyList<StoredRejection> Rejected) Process(long promptIndex, string? response, bool truncated, int openNumber = 9)
     {
         var source = $"prompt {promptIndex}";
         var accepted = new List<StoredInstruction>();
         var rejected = new List<StoredRejection>();
-        // Chat teachers often repeat the number they were asked to continue.
-        var items = NumberedListParser.Parse(LeadingNumber().Replace(response ?? "", "", 1), truncated);
+        var parsed = InstructionListParser.Parse(response ?? "", openNumber, truncated);
+        foreach (var d in parsed.Dropped)
+            rejected.Add(new StoredRejection { Stage = "parse", Reason = d.Reason, Text = TextPreview.Shorten(d.Text), Source = source });
+        var items = parsed.Items;
         if (items.Count == 0)
         {
             var shown = (response ?? "").Length > 300 ? response![..300] + "…" : response ?? "";

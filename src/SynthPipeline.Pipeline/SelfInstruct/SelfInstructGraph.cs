@@ -11,6 +11,9 @@ namespace SynthPipeline.Pipeline.SelfInstruct;
 /// <summary>Settings of one Self-Instruct run, fixed when the run is created and stored with it.</summary>
 public sealed record SelfInstructSettings
 {
+    /// <summary>The teacher is a chat model (its answers have preambles and blank lines), not a completion model.</summary>
+    public bool ChatMode { get; init; } = true;
+
     public required int Target { get; init; }
     public required int RunSeed { get; init; }
     /// <summary>Prompts in flight. Prompt k draws machine instructions from prompts ≤ k − Window, which keeps runs reproducible.</summary>
@@ -49,7 +52,7 @@ public sealed partial class SelfInstructGraph(
 
     private sealed record PromptJob(long Index, int PoolSize);
 
-    private sealed record PromptAnswer(long Index, TeacherOutcome Outcome);
+    private sealed record PromptAnswer(long Index, TeacherOutcome Outcome, int OpenNumber);
 
     /// <summary>Runs (or resumes) until the target is reached or the teacher stops producing; cancellation leaves a resumable store.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -129,11 +132,13 @@ public sealed partial class SelfInstructGraph(
             MaxOutputTokens = settings.InstructionMaxTokens,
             Temperature = settings.Temperature,
             TopP = settings.TopP,
-            StopSequences = ["\n\n", $"\n{settings.PromptTasks * 2 + 1}."],
+            // A completion model's list ends at its first blank line, as in the reference; a chat model puts blank lines
+            // between its preamble, its items and its closing remark, so only the item past the last one stops it.
+            StopSequences = settings.ChatMode ? [$"\n{settings.PromptTasks * 2 + 1}."] : ["\n\n", $"\n{settings.PromptTasks * 2 + 1}."],
         };
         if (settings.InstructionGrammar is not null) options.AdditionalProperties = new() { [ChatOptionsMapper.GrammarKey] = settings.InstructionGrammar };
         var outcome = await requests.AskAsync($"instruction:{job.Index}", "instruction", prompt.Text, options, token).ConfigureAwait(false);
-        return new PromptAnswer(job.Index, outcome);
+        return new PromptAnswer(job.Index, outcome, prompt.Tasks.Count + 1);
     }
 
     private async Task ProcessAnswerAsync(PromptAnswer answer, ITargetBlock<StoredInstruction> instances, CancellationToken token)
@@ -141,7 +146,7 @@ public sealed partial class SelfInstructGraph(
         IReadOnlyList<StoredInstruction> accepted;
         IReadOnlyList<StoredRejection> rejected;
         if (answer.Outcome.Succeeded)
-            (accepted, rejected) = instructionStage.Process(answer.Index, answer.Outcome.Text, answer.Outcome.Truncated);
+            (accepted, rejected) = instructionStage.Process(answer.Index, answer.Outcome.Text, answer.Outcome.Truncated, answer.OpenNumber);
         else
         {
             accepted = [];

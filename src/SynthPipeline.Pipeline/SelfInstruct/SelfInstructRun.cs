@@ -24,8 +24,12 @@ public sealed class SelfInstructRun : IDisposable
     private readonly int _parallelSequences;
     private readonly TimeProvider _time;
 
-    private SelfInstructRun(RunFolder folder, GenerateOptions settings, IReadOnlyList<string> seeds, string seedFile, int parallelSequences, TimeProvider time)
+    private readonly bool _chatMode;
+
+    private SelfInstructRun(RunFolder folder, GenerateOptions settings, IReadOnlyList<string> seeds, string seedFile, TeacherOptions teacher, TimeProvider time)
     {
+        _chatMode = teacher.Mode == TeacherMode.Chat;
+        var parallelSequences = teacher.Parallelism();
         Folder = folder;
         Settings = settings;
         Seeds = seeds;
@@ -65,7 +69,7 @@ public sealed class SelfInstructRun : IDisposable
                 store.SetMeta(TeacherKey, JsonSerializer.Serialize(new { teacher.ModelPath, teacher.ParallelSequences, teacher.ContextPerSequence, Endpoints = teacher.Endpoints.Select(e => new { e.Url, e.Model }) }));
                 store.SetMeta(SettingsKey, JsonSerializer.Serialize(options));
             }, time);
-            return new SelfInstructRun(created, options, seeds, seedFile, teacher.Parallelism(), time);
+            return new SelfInstructRun(created, options, seeds, seedFile, teacher, time);
         }
         var folder = RunFolder.Resume(options.Output, resume, RunKind.Generate);
         try
@@ -77,7 +81,7 @@ public sealed class SelfInstructRun : IDisposable
             using var stored = JsonDocument.Parse(seedsJson);
             var seeds = stored.RootElement.GetProperty("instructions").EnumerateArray().Select(e => e.GetString()!).ToList();
             var settings = JsonSerializer.Deserialize<GenerateOptions>(settingsJson)!;
-            return new SelfInstructRun(folder, settings, seeds, stored.RootElement.GetProperty("file").GetString()!, teacher.Parallelism(), time);
+            return new SelfInstructRun(folder, settings, seeds, stored.RootElement.GetProperty("file").GetString()!, teacher, time);
         }
         catch
         {
@@ -133,6 +137,7 @@ public sealed class SelfInstructRun : IDisposable
             TopP = (float)settings.TopP,
             RougeThreshold = settings.RougeThreshold,
             InstructionGrammar = Grammar("instructions"),
+            ChatMode = _chatMode,
         };
         var builder = new SelfInstructPromptBuilder(prompts, kernel, Seeds, settings.PromptTasks, settings.PromptMachineTasks, settings.Seed);
         var graph = new SelfInstructGraph(builder, instructionStage, instanceStage, requests, store, graphSettings, Progress, loggers.CreateLogger<SelfInstructGraph>());

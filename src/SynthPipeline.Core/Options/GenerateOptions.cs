@@ -37,8 +37,37 @@ public sealed class GenerateOptions
     [Range(0, 4096)]
     public int RequestsInFlight { get; set; }
 
+    /// <summary>Tokens of one instruction-list answer (the reference's 1,024).</summary>
     [Range(16, 1 << 16)]
-    public int InstructionMaxTokens { get; set; } = 512;
+    public int InstructionMaxTokens { get; set; } = 1024;
+
+    /// <summary>Presence penalty of instruction answers (the reference's 2: new tasks, not variations).</summary>
+    [Range(-2.0, 2.0)]
+    public double PresencePenalty { get; set; } = 2;
+
+    /// <summary>Frequency penalty of instruction answers (the reference's 0).</summary>
+    [Range(-2.0, 2.0)]
+    public double FrequencyPenalty { get; set; }
+
+    /// <summary>Temperature of instance answers (the reference's 0: greedy).</summary>
+    [Range(0.0, 2.0)]
+    public double InstanceTemperature { get; set; }
+
+    /// <summary>Presence penalty of instance answers (the reference's 1.5).</summary>
+    [Range(-2.0, 2.0)]
+    public double InstancePresencePenalty { get; set; } = 1.5;
+
+    /// <summary>Tokens of the classification answer ("Yes", "**No.**"); the reference's 3 is too few for chat models' markup.</summary>
+    [Range(1, 64)]
+    public int ClassifyMaxTokens { get; set; } = 8;
+
+    /// <summary>Top-k of every request; 0 = off, as in the reference (OpenAI's API has none).</summary>
+    [Range(0, 1000)]
+    public int TopK { get; set; }
+
+    /// <summary>Min-p of every request; 0 = off, as in the reference.</summary>
+    [Range(0.0, 0.99)]
+    public double MinP { get; set; }
 
     [Range(16, 1 << 16)]
     public int InstanceMaxTokens { get; set; } = 512;
@@ -46,9 +75,11 @@ public sealed class GenerateOptions
     [Range(1, 5)]
     public int InstancesPerTask { get; set; } = 5;
 
+    /// <summary>Temperature of instruction answers (the reference's 0.7).</summary>
     [Range(0.0, 2.0)]
     public double Temperature { get; set; } = 0.7;
 
+    /// <summary>Top-p of instruction answers (the reference's 0.5).</summary>
     [Range(0.01, 1.0)]
     public double TopP { get; set; } = 0.5;
 

@@ -20,7 +20,17 @@ public sealed record SelfInstructSettings
     public required int Window { get; init; }
     public int PromptTasks { get; init; } = 8;
     public int PromptMachineTasks { get; init; } = 2;
-    public int InstructionMaxTokens { get; init; } = 512;
+    public int InstructionMaxTokens { get; init; } = 1024;
+
+    public float PresencePenalty { get; init; } = 2;
+
+    public float FrequencyPenalty { get; init; }
+
+    /// <summary>0 = off.</summary>
+    public int TopK { get; init; }
+
+    /// <summary>0 = off.</summary>
+    public float MinP { get; init; }
     public float Temperature { get; init; } = 0.7f;
     public float TopP { get; init; } = 0.5f;
     public double RougeThreshold { get; init; } = 0.7;
@@ -132,11 +142,15 @@ public sealed partial class SelfInstructGraph(
             MaxOutputTokens = settings.InstructionMaxTokens,
             Temperature = settings.Temperature,
             TopP = settings.TopP,
+            TopK = settings.TopK,
+            PresencePenalty = settings.PresencePenalty,
+            FrequencyPenalty = settings.FrequencyPenalty,
+            AdditionalProperties = new() { [ChatOptionsMapper.MinPKey] = settings.MinP },
             // A completion model's list ends at its first blank line, as in the reference; a chat model puts blank lines
             // between its preamble, its items and its closing remark, so only the item past the last one stops it.
             StopSequences = settings.ChatMode ? [$"\n{settings.PromptTasks * 2 + 1}."] : ["\n\n", $"\n{settings.PromptTasks * 2 + 1}."],
         };
-        if (settings.InstructionGrammar is not null) options.AdditionalProperties = new() { [ChatOptionsMapper.GrammarKey] = settings.InstructionGrammar };
+        if (settings.InstructionGrammar is not null) options.AdditionalProperties[ChatOptionsMapper.GrammarKey] = settings.InstructionGrammar;
         var outcome = await requests.AskAsync($"instruction:{job.Index}", "instruction", prompt.Text, options, token).ConfigureAwait(false);
         return new PromptAnswer(job.Index, outcome, prompt.Tasks.Count + 1);
     }

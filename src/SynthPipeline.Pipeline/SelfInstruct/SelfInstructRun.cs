@@ -110,8 +110,8 @@ public sealed class SelfInstructRun : IDisposable
         ArgumentNullException.ThrowIfNull(loggers);
         var store = Folder.Store;
         var settings = Settings;
-        var prompts = PromptLibrary.Default();
         var grammars = settings.DemoGrammars.Resolve(auto: teacher.IsDemo);
+        var prompts = grammars ? PromptLibrary.Demo() : PromptLibrary.Default();
         string? Grammar(string name) => grammars ? File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "prompts", "demo", name + ".gbnf")) : null;
 
         var kernel = TeacherKernel.Create(teacher.Client);
@@ -122,9 +122,12 @@ public sealed class SelfInstructRun : IDisposable
         var filter = new InstructionFilter(new InstructionFilterOptions { Blacklist = [.. InstructionFilterOptions.ReferenceBlacklist, .. settings.ExtraBlacklist] });
         var instructionStage = new InstructionStage(Seeds, filter, settings.RougeThreshold, settings.Count);
         var instanceStage = new InstanceStage(requests, prompts, kernel, new InstanceStageSettings(settings.Seed, settings.InstanceMaxTokens,
-            settings.InstancesPerTask, (float)settings.Temperature, (float)settings.TopP,
+            settings.InstancesPerTask, (float)settings.InstanceTemperature, (float)settings.TopP,
             File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "prompts", "is-classification.gbnf")),
-            Grammar("instances-input-first"), Grammar("instances-output-first")));
+            Grammar("instances-input-first"), Grammar("instances-output-first"))
+        {
+            PresencePenalty = (float)settings.InstancePresencePenalty, ClassifyMaxTokens = settings.ClassifyMaxTokens, TopK = settings.TopK, MinP = (float)settings.MinP,
+        });
         var graphSettings = new SelfInstructSettings
         {
             Target = settings.Count,
@@ -138,6 +141,10 @@ public sealed class SelfInstructRun : IDisposable
             RougeThreshold = settings.RougeThreshold,
             InstructionGrammar = Grammar("instructions"),
             ChatMode = _chatMode,
+            PresencePenalty = (float)settings.PresencePenalty,
+            FrequencyPenalty = (float)settings.FrequencyPenalty,
+            TopK = settings.TopK,
+            MinP = (float)settings.MinP,
         };
         var builder = new SelfInstructPromptBuilder(prompts, kernel, Seeds, settings.PromptTasks, settings.PromptMachineTasks, settings.Seed);
         var graph = new SelfInstructGraph(builder, instructionStage, instanceStage, requests, store, graphSettings, Progress, loggers.CreateLogger<SelfInstructGraph>());
@@ -176,7 +183,13 @@ public sealed class SelfInstructRun : IDisposable
             ["Generate:Seed"] = g.Seed.ToString(CultureInfo.InvariantCulture),
             ["Generate:PromptTasks"] = $"{g.PromptTasks} ({g.PromptMachineTasks} machine-generated at most)",
             ["Generate:RougeThreshold"] = g.RougeThreshold.ToString(CultureInfo.InvariantCulture),
-            ["Generate:Temperature / TopP"] = $"{g.Temperature.ToString(CultureInfo.InvariantCulture)} / {g.TopP.ToString(CultureInfo.InvariantCulture)}",
+            ["instructions: Generate:Temperature / TopP / PresencePenalty / FrequencyPenalty / InstructionMaxTokens"] =
+                string.Create(CultureInfo.InvariantCulture, $"{g.Temperature} / {g.TopP} / {g.PresencePenalty} / {g.FrequencyPenalty} / {g.InstructionMaxTokens}"),
+            ["instances: Generate:InstanceTemperature / TopP / InstancePresencePenalty / InstanceMaxTokens"] =
+                string.Create(CultureInfo.InvariantCulture, $"{g.InstanceTemperature}{(g.InstanceTemperature == 0 ? " (greedy)" : "")} / {g.TopP} / {g.InstancePresencePenalty} / {g.InstanceMaxTokens}"),
+            ["classification: temperature / Generate:ClassifyMaxTokens"] = string.Create(CultureInfo.InvariantCulture, $"0 (greedy) / {g.ClassifyMaxTokens}"),
+            ["every request: Generate:TopK / MinP"] = string.Create(CultureInfo.InvariantCulture, $"{g.TopK}{(g.TopK == 0 ? " (off)" : "")} / {g.MinP}{(g.MinP == 0 ? " (off)" : "")}"),
+            ["teacher mode"] = _chatMode ? "chat (the model's chat template)" : "completion (raw prompts)",
             ["Generate:InstancesPerTask"] = g.InstancesPerTask.ToString(CultureInfo.InvariantCulture),
             ["Generate:ExtraBlacklist"] = g.ExtraBlacklist.Count == 0 ? "(none)" : string.Join(", ", g.ExtraBlacklist),
             ["prompts in flight"] = Window.ToString(CultureInfo.InvariantCulture),

@@ -3,24 +3,33 @@ using SynthPipeline.Core;
 
 namespace SynthPipeline.Pipeline.Teacher;
 
-/// <summary>Prompt templates kept as <c>prompts/&lt;name&gt;.txt</c>, rendered and invoked through Semantic Kernel.</summary>
+/// <summary>
+/// Prompt templates kept as <c>prompts/&lt;name&gt;.txt</c>, rendered and invoked through Semantic Kernel. The demo
+/// library first looks in <c>prompts/demo/</c>, which holds shorter few-shot prompts: the demo model's tiny vocabulary
+/// spends about a token per character, and the full prompts would not fit its context.
+/// </summary>
 public sealed class PromptLibrary
 {
     private readonly string _directory;
+    private readonly string? _overlay;
     private readonly KernelPromptTemplateFactory _factory = new() { AllowDangerouslySetContent = true };
 
-    public PromptLibrary(string directory)
+    public PromptLibrary(string directory, string? overlay = null)
     {
         if (!Directory.Exists(directory)) throw new UserErrorException($"prompt folder '{directory}' does not exist");
         _directory = directory;
+        _overlay = overlay;
     }
 
     /// <summary>The prompts folder next to the application (copied there by the build).</summary>
     public static PromptLibrary Default() => new(Path.Combine(AppContext.BaseDirectory, "prompts"));
 
+    /// <summary>The prompts with the demo model's shorter versions where there are any (with the demo grammars).</summary>
+    public static PromptLibrary Demo() => new(Path.Combine(AppContext.BaseDirectory, "prompts"), Path.Combine(AppContext.BaseDirectory, "prompts", "demo"));
+
     public string Text(string name)
     {
-        var path = Path.Combine(_directory, name + ".txt");
+        var path = _overlay is not null && File.Exists(Path.Combine(_overlay, name + ".txt")) ? Path.Combine(_overlay, name + ".txt") : Path.Combine(_directory, name + ".txt");
         if (!File.Exists(path)) throw new UserErrorException($"prompt template '{name}' not found: '{path}' does not exist");
         return File.ReadAllText(path);
     }

@@ -19,7 +19,7 @@ public static class ServerExtensions
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(options);
         if (Get(options, ChatOptionsMapper.GrammarKey) is string grammar) body["grammar"] = grammar;
-        if (Get(options, ChatOptionsMapper.MinPKey) is { } minP) body["min_p"] = Convert.ToDouble(minP, System.Globalization.CultureInfo.InvariantCulture);
+        if (MinP(options) is { } minP) body["min_p"] = minP;
     }
 
     /// <summary><see cref="ChatClientBuilder"/> step: chat requests to an endpoint carry the extension fields.</summary>
@@ -28,6 +28,10 @@ public static class ServerExtensions
         ArgumentNullException.ThrowIfNull(builder);
         return builder.Use(inner => new ServerExtensionsChatClient(inner));
     }
+
+    /// <summary>min_p when it does something: 0 is off and is not sent, so OpenAI itself (which knows no min_p) is not offended.</summary>
+    private static double? MinP(ChatOptions options) =>
+        Get(options, ChatOptionsMapper.MinPKey) is { } v && Convert.ToDouble(v, System.Globalization.CultureInfo.InvariantCulture) is var p && p > 0 ? p : null;
 
     private static object? Get(ChatOptions options, string key) => options.AdditionalProperties?.TryGetValue(key, out var v) == true ? v : null;
 
@@ -45,7 +49,7 @@ public static class ServerExtensions
         {
             if (options is null) return null;
             var grammar = Get(options, ChatOptionsMapper.GrammarKey) as string;
-            var minP = Get(options, ChatOptionsMapper.MinPKey);
+            var minP = MinP(options);
             if (grammar is null && minP is null) return options;
             var copy = options.Clone();
             var previous = options.RawRepresentationFactory;
@@ -53,7 +57,7 @@ public static class ServerExtensions
             {
                 var raw = previous?.Invoke(client) as ChatCompletionOptions ?? new ChatCompletionOptions();
                 if (grammar is not null) raw.Patch.Set("$.grammar"u8, grammar);
-                if (minP is not null) raw.Patch.Set("$.min_p"u8, Convert.ToDouble(minP, System.Globalization.CultureInfo.InvariantCulture));
+                if (minP is { } p) raw.Patch.Set("$.min_p"u8, p);
                 return raw;
             };
             return copy;

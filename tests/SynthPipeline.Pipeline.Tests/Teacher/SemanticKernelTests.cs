@@ -62,7 +62,7 @@ public sealed class SemanticKernelTests(DemoTeacherFixture fixture) : IClassFixt
     public async Task InvokeAsync_PromptFunction_ReachesTheTeacherWithTheSameResultAsADirectCall()
     {
         var kernel = TeacherKernel.Create(_client);
-        var library = PromptLibrary.Default();
+        var library = PromptLibrary.Demo();
         var arguments = new KernelArguments { ["instruction"] = "Is this review positive?" };
         var settings = new PromptExecutionSettings { ExtensionData = new Dictionary<string, object> { ["temperature"] = 0.0, ["max_tokens"] = 12 } };
 

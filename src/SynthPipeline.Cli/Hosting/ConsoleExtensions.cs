@@ -29,4 +29,7 @@ internal static class NoticeExtensions
 {
     /// <summary>A yellow line, the text printed as it is (no markup).</summary>
     public static void Notice(this IAnsiConsole console, string text) => console.MarkupLine("[yellow]" + Markup.Escape(text) + "[/]");
+
+    /// <summary>A problem in the input that the run works around; the line starts "warning:".</summary>
+    public static void Warning(this IAnsiConsole console, string text) => console.MarkupLine("[yellow]warning: " + Markup.Escape(text) + "[/]");
 }

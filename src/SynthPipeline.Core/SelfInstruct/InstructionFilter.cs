@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Core.SelfInstruct;
 
@@ -20,7 +21,7 @@ public sealed record InstructionFilterOptions
 
     public IReadOnlyList<string> Blacklist { get; init; } = ReferenceBlacklist;
 
-    /// <summary>Prefixes that reject an instruction (case-sensitive, as in the reference).</summary>
+    /// <summary>Prefixes that reject an instruction, compared with the instruction capitalized as the reference does.</summary>
     public IReadOnlyList<string> ForbiddenPrefixes { get; init; } = ["Write a program"];
 }
 
@@ -74,8 +75,10 @@ public sealed class InstructionFilter
         if (words > _options.MaxWords) return (Reasons.TooLong, $"{words} words");
         foreach (var (word, pattern) in _blacklist)
             if (pattern.IsMatch(normalized)) return (Reasons.Blacklisted, word);
+        // The reference capitalizes (first letter up, the rest down) before its prefix check, so "WRITE A PROGRAM" is caught.
+        var capitalized = PythonText.Capitalize(normalized);
         foreach (var prefix in _options.ForbiddenPrefixes)
-            if (normalized.StartsWith(prefix, StringComparison.Ordinal)) return (Reasons.ForbiddenPrefix, prefix);
+            if (capitalized.StartsWith(prefix, StringComparison.Ordinal)) return (Reasons.ForbiddenPrefix, prefix);
         if (AsciiPunctuation.Contains(normalized[0], StringComparison.Ordinal)) return (Reasons.StartsWithPunctuation, normalized[..1]);
         if (!char.IsAscii(normalized[0])) return (Reasons.StartsWithNonAscii, normalized[..1]);
         return null;

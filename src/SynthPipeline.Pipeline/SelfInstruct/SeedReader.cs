@@ -5,27 +5,84 @@ using CsvHelper;
 namespace SynthPipeline.Pipeline.SelfInstruct;
 
 /// <summary>
-/// Reads seed tasks: Self-Instruct JSON lines (<c>.jsonl</c>), CSV with <c>instruction,input,output,is_classification</c>
-/// (<c>.csv</c>; rows with the same instruction become one task), or plain text with one instruction per line
-/// (anything else). Every defect stops the read with <see cref="SeedFormatException"/> naming file and line.
+/// Reads seed tasks: Self-Instruct JSON lines (<c>.jsonl</c>, or <c>.json</c> holding one object a line; Alpaca's
+/// <c>seed_tasks.jsonl</c> and Self-Instruct's <c>user_oriented_instructions.jsonl</c> read as they are), an Alpaca
+/// JSON array of <c>{instruction, input, output}</c> (<c>.json</c>; items with the same instruction become one task's
+/// instances), CSV with <c>instruction,input,output,is_classification</c> (<c>.csv</c>; rows with the same instruction
+/// become one task), or plain text with one instruction per line (anything else). A defect stops the read with
+/// <see cref="SeedFormatException"/> naming file and line; a repeated instruction is a warning naming its lines, and
+/// only its first occurrence is kept.
 /// </summary>
 public static class SeedReader
 {
-    public static IReadOnlyList<SeedTask> Read(string path)
+    public static IReadOnlyList<SeedTask> Read(string path, Action<string>? warn = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new SeedFormatException(path, 0, "the seed file does not exist (Generate:Seeds or --seeds)");
         var tasks = Path.GetExtension(path).ToUpperInvariant() switch
         {
+            ".JSON" when StartsWithArray(path) => ReadJsonArray(path),
             ".JSONL" or ".JSON" => ReadJsonLines(path),
             ".CSV" => ReadCsv(path),
             _ => ReadText(path),
         };
         if (tasks.Count == 0) throw new SeedFormatException(path, 0, "the file holds no seed tasks");
-        var duplicate = tasks.GroupBy(t => t.Instruction, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-            throw new SeedFormatException(path, LineOf(duplicate.Skip(1).First()), $"the instruction \"{Short(duplicate.Key)}\" appears again (first at {duplicate.First().Source})");
-        return tasks;
+        var repeats = tasks.GroupBy(t => t.Instruction, StringComparer.Ordinal).Where(g => g.Count() > 1).ToList();
+        if (repeats.Count == 0) return tasks;
+        var described = repeats.Take(5).Select(g => $"\"{Short(g.Key)}\" at lines {string.Join(", ", g.Select(LineOf))}");
+        warn?.Invoke($"{path}: {repeats.Count} seed instruction(s) appear more than once; only the first of each is used: {string.Join("; ", described)}" +
+            (repeats.Count > 5 ? $"; and {repeats.Count - 5} more" : ""));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return [.. tasks.Where(t => seen.Add(t.Instruction))];
+    }
+
+    private static bool StartsWithArray(string path)
+    {
+        using var reader = new StreamReader(path);
+        int c;
+        while ((c = reader.Read()) >= 0)
+            if (!char.IsWhiteSpace((char)c) && c != '\uFEFF') return c == '[';
+        return false;
+    }
+
+    private static List<SeedTask> ReadJsonArray(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var byInstruction = new Dictionary<string, (List<SeedInstance> Instances, bool Classification, int Line)>(StringComparer.Ordinal);
+        var order = new List<string>();
+        int LineAt(long offset) => 1 + bytes.AsSpan(0, (int)offset).Count((byte)'\n');
+        try
+        {
+            reader.Read();
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                var line = LineAt(reader.TokenStartIndex);
+                if (reader.TokenType != JsonTokenType.StartObject) throw new SeedFormatException(path, line, "expected an object with \"instruction\", \"input\" and \"output\"");
+                using var item = JsonDocument.ParseValue(ref reader);
+                var root = item.RootElement;
+                var instruction = RequiredString(root, "instruction", path, line);
+                var input = OptionalString(root, "input", path, line) ?? "";
+                var output = OptionalString(root, "output", path, line);
+                var classification = root.TryGetProperty("is_classification", out var c) && c.ValueKind == JsonValueKind.True;
+                if (!byInstruction.TryGetValue(instruction, out var entry))
+                {
+                    entry = ([], classification, line);
+                    byInstruction[instruction] = entry;
+                    order.Add(instruction);
+                }
+                if (!string.IsNullOrEmpty(output)) entry.Instances.Add(new SeedInstance(input, output));
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new SeedFormatException(path, (int)(e.LineNumber ?? 0) + 1, $"not a valid JSON array ({e.Message})");
+        }
+        return [.. order.Select((instruction, i) =>
+        {
+            var (instances, classification, line) = byInstruction[instruction];
+            return new SeedTask($"seed_task_{i}", $"seed_task_{i}", instruction, instances, classification, $"{path}:{line}");
+        })];
     }
 
     private static int LineOf(SeedTask task) => int.Parse(task.Source[(task.Source.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);

@@ -55,14 +55,14 @@ public sealed class SelfInstructRun : IDisposable
 
     /// <summary>Creates a new run from validated <paramref name="options"/> (seeds read first), or resumes <paramref name="resume"/> with its stored settings.</summary>
     /// <exception cref="UserErrorException">Bad seeds, a taken run name, or a run that cannot be resumed.</exception>
-    public static SelfInstructRun Open(GenerateOptions options, TeacherOptions teacher, string? resume, TimeProvider time)
+    public static SelfInstructRun Open(GenerateOptions options, TeacherOptions teacher, string? resume, TimeProvider time, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(teacher);
         if (resume is null)
         {
             var seedFile = ResolveSeeds(options.Seeds);
-            var seeds = SeedReader.Read(seedFile).Select(t => t.Instruction).ToList();
+            var seeds = SeedReader.Read(seedFile, warn).Select(t => t.Instruction).ToList();
             var created = RunFolder.Create(options.Output, options.RunName, RunKind.Generate, $"{GenerateOptions.Section}:Output", store =>
             {
                 store.SetMeta(SeedsKey, JsonSerializer.Serialize(new { file = seedFile, instructions = seeds }));

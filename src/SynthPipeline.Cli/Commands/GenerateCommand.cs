@@ -19,9 +19,10 @@ internal static class GenerateCommand
         var resume = new Option<string?>("--resume") { Description = "Continue a run: its folder, or its name under the output folder" };
         var runName = new Option<string?>("--run-name") { Description = "Name of the new run's folder (default: run-<time>)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print one rendered prompt and exit" };
+        var includeSeeds = new Option<bool>("--include-seed-tasks") { Description = "Put the seed tasks' own examples into the training files too (overrides Generate:IncludeSeedTasks)" };
         var command = new Command("generate", "Grow seed tasks into an instruction dataset with the teacher (Self-Instruct)")
         {
-            seeds, count, output, resume, runName, dryRun,
+            seeds, count, output, resume, runName, dryRun, includeSeeds,
         };
         teacherFlags.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -34,6 +35,7 @@ internal static class GenerateCommand
             if (parse.GetValue(count) is { } c) options.Count = c;
             if (parse.GetValue(output) is { } o) options.Output = o;
             if (parse.GetValue(runName) is { } r) options.RunName = r;
+            if (parse.GetValue(includeSeeds)) options.IncludeSeedTasks = true;
             teacherOptions.Validate();
             options.Validate();
             if (parse.GetValue(dryRun))

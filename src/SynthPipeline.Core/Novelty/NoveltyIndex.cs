@@ -39,6 +39,38 @@ public sealed class NoveltyIndex
     /// <summary>The stored instruction most similar to <paramref name="candidate"/>, and its ROUGE-L F (candidate as target).</summary>
     public NoveltyMatch FindMostSimilar(string candidate) => FindMostSimilar(Intern(candidate));
 
+    /// <summary>
+    /// The reference's record of an accepted instruction: its <paramref name="top"/> most similar instructions in the
+    /// index (highest first, ties by index) and the mean ROUGE-L F against all of them. Every score is computed, so
+    /// this costs a full scan; it is asked only for accepted instructions.
+    /// </summary>
+    public SimilarityProfile Profile(string candidate, int top = 10)
+    {
+        var target = Intern(candidate);
+        if (_count == 0) return new SimilarityProfile([], 0);
+        if (_slot.Length < _ids.Count) Array.Resize(ref _slot, Math.Max(_ids.Count, _slot.Length * 2));
+        var scores = new double[_count];
+        if (target.Length > 0)
+        {
+            var pattern = new Pattern(target, _slot, _maxLength);
+            try
+            {
+                Span<ulong> v = stackalloc ulong[pattern.Words];
+                for (var j = 0; j < _count; j++)
+                {
+                    var lcs = pattern.Lcs(_tokens.AsSpan(_start[j], _length[j]), v);
+                    scores[j] = lcs == 0 ? 0 : RougeL.F(lcs, _length[j], pattern.Length);
+                }
+            }
+            finally
+            {
+                pattern.Release();
+            }
+        }
+        var best = Enumerable.Range(0, _count).OrderByDescending(j => scores[j]).ThenBy(j => j).Take(top).Select(j => new NoveltyMatch(j, scores[j])).ToList();
+        return new SimilarityProfile(best, scores.Average());
+    }
+
     /// <summary>True when <paramref name="match"/> makes a candidate a near-duplicate: F strictly above the threshold.</summary>
     public static bool IsTooSimilar(NoveltyMatch match, double threshold = 0.7) => match.Score > threshold;
 

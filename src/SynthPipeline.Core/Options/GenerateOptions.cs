@@ -87,6 +87,9 @@ public sealed class GenerateOptions
     [Range(0.0, 1.0)]
     public double RougeThreshold { get; set; } = 0.7;
 
+    /// <summary>Put the seed tasks' own examples into the training files too (Self-Instruct's --include_seed_tasks).</summary>
+    public bool IncludeSeedTasks { get; set; }
+
     /// <summary>Keywords added to Self-Instruct's blacklist (Alpaca adds video, audio, music, flowchart, diagram).</summary>
     public List<string> ExtraBlacklist { get; set; } = [];
 

@@ -90,7 +90,12 @@ public sealed partial class InstructionStage
                 });
                 continue;
             }
-            accepted.Add(new StoredInstruction(AcceptedCount, promptIndex, text, similar, match.Score, null, InstructionStatus.Pending));
+            var profile = _novelty.Profile(text);
+            accepted.Add(new StoredInstruction(AcceptedCount, promptIndex, text, similar, match.Score, null, InstructionStatus.Pending)
+            {
+                Similar = [.. profile.MostSimilar.Select(m => (_known[m.Index], m.Score))],
+                AverageSimilarity = profile.Average,
+            });
             Restore(text);
         }
         return (accepted, rejected);

@@ -12,11 +12,19 @@ public sealed record RunDescription(string RunName, string SeedFile, int SeedCou
 {
     /// <summary>The teacher's tokens and cost per stage, role and endpoint.</summary>
     public IReadOnlyList<UsageTotal> Usage { get; init; } = [];
+
+    /// <summary>Seed of the training files' shuffled order (Generate:Seed).</summary>
+    public int ShuffleSeed { get; init; }
+
+    /// <summary>The seed tasks' own examples, put into the training files too (Generate:IncludeSeedTasks); empty when off.</summary>
+    public IReadOnlyList<SeedTask> SeedTasks { get; init; } = [];
 }
 
 /// <summary>
-/// Writes a run's training files (Alpaca, ShareGPT, OpenAI chat JSONL), review files (CSV, rejected.jsonl), stats.json
-/// and a README.md dataset card from the state store. Each file is written to a temporary name and renamed, so a
+/// Writes a run's training files (Alpaca JSON array and JSONL, ShareGPT, OpenAI chat JSONL; in a seeded shuffled
+/// order, with the seed tasks' examples when asked), the reference's machine_generated_instructions.jsonl (each
+/// instruction with its 10 most similar and its mean similarity), review files (CSV, rejected.jsonl), stats.json and a
+/// README.md dataset card from the state store. Each file is written to a temporary name and renamed, so a
 /// reader never sees half a file.
 /// </summary>
 public static class SelfInstructExporter
@@ -42,10 +50,15 @@ public static class SelfInstructExporter
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(run);
         var examples = Examples(store);
-        JsonLines.Write(Path.Combine(folder, "alpaca.jsonl"), examples.Select(e => new { instruction = e.Instruction, input = e.Input, output = e.Output }));
-        JsonLines.Write(Path.Combine(folder, "sharegpt.jsonl"), examples.Select(e =>
+        var training = Shuffled([.. run.SeedTasks.SelectMany(t => t.Instances.Select(x => new Example(-1, t.Instruction, x.Input, x.Output, t.IsClassification, null, 0))),
+            .. examples], run.ShuffleSeed);
+        AtomicFile.WriteText(Path.Combine(folder, "alpaca_data.json"), System.Text.Json.JsonSerializer.Serialize(
+            training.Select(e => new { instruction = e.Instruction, input = e.Input, output = e.Output }), JsonLines.Indented));
+        WriteInstructions(store, folder);
+        JsonLines.Write(Path.Combine(folder, "alpaca.jsonl"), training.Select(e => new { instruction = e.Instruction, input = e.Input, output = e.Output }));
+        JsonLines.Write(Path.Combine(folder, "sharegpt.jsonl"), training.Select(e =>
             new { conversations = new[] { new { from = "human", value = UserTurn(e) }, new { from = "gpt", value = e.Output } } }));
-        JsonLines.Write(Path.Combine(folder, "openai-chat.jsonl"), examples.Select(e =>
+        JsonLines.Write(Path.Combine(folder, "openai-chat.jsonl"), training.Select(e =>
             new { messages = new[] { new { role = "user", content = UserTurn(e) }, new { role = "assistant", content = e.Output } } }));
         var rejections = store.Rejections();
         JsonLines.Write(Path.Combine(folder, "rejected.jsonl"), rejections.Select(r => new
@@ -58,6 +71,38 @@ public static class SelfInstructExporter
         var stats = Stats(store, examples, run);
         AtomicFile.WriteText(Path.Combine(folder, "stats.json"), stats.ToJsonString(JsonLines.Indented));
         AtomicFile.WriteText(Path.Combine(folder, "README.md"), Card(stats, run with { Usage = store.UsageTotals() }));
+    }
+
+    /// <summary>A Fisher-Yates shuffle from <paramref name="seed"/>: the same run gives the same order, resumed or not.</summary>
+    private static List<Example> Shuffled(List<Example> examples, int seed)
+    {
+        var random = new Random(seed);
+        for (var i = examples.Count - 1; i > 0; i--)
+        {
+            var j = random.Next(i + 1);
+            (examples[i], examples[j]) = (examples[j], examples[i]);
+        }
+        return examples;
+    }
+
+    private static void WriteInstructions(RunStore store, string folder)
+    {
+        var profiles = store.SimilarityProfiles();
+        var instances = store.Instances().ToLookup(x => x.InstructionId);
+        JsonLines.Write(Path.Combine(folder, "machine_generated_instructions.jsonl"), store.Instructions().Where(i => i.Status == InstructionStatus.Done).Select(i =>
+        {
+            var similar = new JsonObject();
+            if (profiles.TryGetValue(i.Id, out var p))
+                foreach (var item in JsonNode.Parse(p.MostSimilarJson)!.AsArray()) similar[item!["text"]!.GetValue<string>()] = item["score"]!.GetValue<double>();
+            return new JsonObject
+            {
+                ["instruction"] = i.Text,
+                ["most_similar_instructions"] = similar,
+                ["avg_similarity_score"] = profiles.TryGetValue(i.Id, out var q) ? q.Average : null,
+                ["is_classification"] = i.IsClassification,
+                ["instances"] = new JsonArray([.. instances[i.Id].Select(x => (JsonNode)new JsonObject { ["input"] = x.Input, ["output"] = x.Output })]),
+            };
+        }));
     }
 
     private static string UserTurn(Example e) => e.Input.Length == 0 ? e.Instruction : e.Instruction + "\n\n" + e.Input;
@@ -117,7 +162,9 @@ public static class SelfInstructExporter
         s.AppendLine().AppendLine("## Settings").AppendLine();
         foreach (var (k, v) in run.Settings.OrderBy(p => p.Key, StringComparer.Ordinal)) s.Append("- `").Append(k).Append("`: ").AppendLine(v);
         s.AppendLine().AppendLine("## Files").AppendLine();
-        s.AppendLine("- `alpaca.jsonl`, `sharegpt.jsonl`, `openai-chat.jsonl`: the training examples in three shapes.");
+        s.AppendLine("- `alpaca_data.json` (the JSON array Alpaca's training script reads), `alpaca.jsonl`, `sharegpt.jsonl`, `openai-chat.jsonl`: the training examples, in a shuffled order fixed by `Generate:Seed`" +
+            (run.SeedTasks.Count > 0 ? $", with the {run.SeedTasks.Sum(t => t.Instances.Count)} examples of the seed tasks (`Generate:IncludeSeedTasks`)." : "."));
+        s.AppendLine("- `machine_generated_instructions.jsonl`: each instruction with its instances, its 10 most similar earlier instructions and its mean ROUGE-L similarity, as the Self-Instruct reference records them.");
         s.AppendLine("- `review.csv`: every example with its most similar earlier instruction and ROUGE-L score.");
         s.AppendLine("- `rejected.jsonl`: everything dropped, with the stage, the reason and (for novelty) the closest instruction.");
         s.AppendLine("- `stats.json`: these counts; `state.db`: the full run state (SQLite), used by `--resume`.");

@@ -48,6 +48,9 @@ public sealed class SelfInstructRun : IDisposable
 
     public string SeedFile { get; }
 
+    /// <summary>The seed tasks with their examples, as read when the run was created (empty for runs made before they were kept).</summary>
+    public IReadOnlyList<SeedTask> SeedTasks { get; private init; } = [];
+
     public SelfInstructProgress Progress { get; }
 
     /// <summary>Prompts in flight: the setting, or twice the teacher's parallel sequences.</summary>
@@ -62,14 +65,15 @@ public sealed class SelfInstructRun : IDisposable
         if (resume is null)
         {
             var seedFile = ResolveSeeds(options.Seeds);
-            var seeds = SeedReader.Read(seedFile, warn).Select(t => t.Instruction).ToList();
+            var tasks = SeedReader.Read(seedFile, warn);
+            var seeds = tasks.Select(t => t.Instruction).ToList();
             var created = RunFolder.Create(options.Output, options.RunName, RunKind.Generate, $"{GenerateOptions.Section}:Output", store =>
             {
-                store.SetMeta(SeedsKey, JsonSerializer.Serialize(new { file = seedFile, instructions = seeds }));
+                store.SetMeta(SeedsKey, JsonSerializer.Serialize(new { file = seedFile, instructions = seeds, tasks }));
                 store.SetMeta(TeacherKey, JsonSerializer.Serialize(new { teacher.ModelPath, teacher.ParallelSequences, teacher.ContextPerSequence, Endpoints = teacher.Endpoints.Select(e => new { e.Url, e.Model }) }));
                 store.SetMeta(SettingsKey, JsonSerializer.Serialize(options));
             }, time);
-            return new SelfInstructRun(created, options, seeds, seedFile, teacher, time);
+            return new SelfInstructRun(created, options, seeds, seedFile, teacher, time) { SeedTasks = tasks };
         }
         var folder = RunFolder.Resume(options.Output, resume, RunKind.Generate);
         try
@@ -81,7 +85,8 @@ public sealed class SelfInstructRun : IDisposable
             using var stored = JsonDocument.Parse(seedsJson);
             var seeds = stored.RootElement.GetProperty("instructions").EnumerateArray().Select(e => e.GetString()!).ToList();
             var settings = JsonSerializer.Deserialize<GenerateOptions>(settingsJson)!;
-            return new SelfInstructRun(folder, settings, seeds, stored.RootElement.GetProperty("file").GetString()!, teacher, time);
+            var tasks = stored.RootElement.TryGetProperty("tasks", out var t) ? t.Deserialize<List<SeedTask>>() ?? [] : [];
+            return new SelfInstructRun(folder, settings, seeds, stored.RootElement.GetProperty("file").GetString()!, teacher, time) { SeedTasks = tasks };
         }
         catch
         {
@@ -159,7 +164,11 @@ public sealed class SelfInstructRun : IDisposable
             cancelled = true;
         }
         // Saved state is exported even after Ctrl+C, so the files reflect everything committed.
-        SelfInstructExporter.Export(store, Folder.Path, new RunDescription(Folder.Name, SeedFile, Seeds.Count, teacher.CardDescription(), teacher.IsDemo, Describe()));
+        SelfInstructExporter.Export(store, Folder.Path, new RunDescription(Folder.Name, SeedFile, Seeds.Count, teacher.CardDescription(), teacher.IsDemo, Describe())
+        {
+            ShuffleSeed = settings.Seed,
+            SeedTasks = settings.IncludeSeedTasks ? SeedTasks : [],
+        });
         var examples = SelfInstructExporter.Examples(store).Count;
         return new RunOutcome(Folder.Path, cancelled, $"{Progress.Accepted} instructions, {examples} examples; {TeacherUsageReport.Line(store.UsageTotals())}");
     }
@@ -191,6 +200,7 @@ public sealed class SelfInstructRun : IDisposable
             ["every request: Generate:TopK / MinP"] = string.Create(CultureInfo.InvariantCulture, $"{g.TopK}{(g.TopK == 0 ? " (off)" : "")} / {g.MinP}{(g.MinP == 0 ? " (off)" : "")}"),
             ["teacher mode"] = _chatMode ? "chat (the model's chat template)" : "completion (raw prompts)",
             ["Generate:InstancesPerTask"] = g.InstancesPerTask.ToString(CultureInfo.InvariantCulture),
+            ["Generate:IncludeSeedTasks"] = g.IncludeSeedTasks ? "yes" : "no",
             ["Generate:ExtraBlacklist"] = g.ExtraBlacklist.Count == 0 ? "(none)" : string.Join(", ", g.ExtraBlacklist),
             ["prompts in flight"] = Window.ToString(CultureInfo.InvariantCulture),
             ["teacher parallelism"] = _parallelSequences.ToString(CultureInfo.InvariantCulture),

@@ -4,7 +4,14 @@ using SynthPipeline.Core.Options;
 namespace SynthPipeline.Pipeline.State;
 
 /// <summary>An accepted instruction as stored.</summary>
-public sealed record StoredInstruction(int Id, long PromptIndex, string Text, string? MostSimilar, double Score, bool? IsClassification, InstructionStatus Status);
+public sealed record StoredInstruction(int Id, long PromptIndex, string Text, string? MostSimilar, double Score, bool? IsClassification, InstructionStatus Status)
+{
+    /// <summary>The reference's record: the 10 most similar earlier instructions with their ROUGE-L F, highest first.</summary>
+    public IReadOnlyList<(string Text, double Score)> Similar { get; init; } = [];
+
+    /// <summary>Mean ROUGE-L F against every earlier instruction (the reference's avg_similarity_score).</summary>
+    public double? AverageSimilarity { get; init; }
+}
 
 /// <summary>A rejection as stored: the stage, the reason, what was rejected and where it came from; for novelty, the closest text and its score.</summary>
 public sealed record StoredRejection
@@ -51,6 +58,7 @@ public sealed partial class RunStore : IDisposable
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS requests(id TEXT PRIMARY KEY, kind TEXT NOT NULL, prompt TEXT NOT NULL, response TEXT,
                 truncated INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT, attempts INTEGER NOT NULL, output_tokens INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS instruction_similarity(id INTEGER PRIMARY KEY, most_similar TEXT NOT NULL, average REAL NOT NULL);
             CREATE TABLE IF NOT EXISTS request_usage(id TEXT PRIMARY KEY, stage TEXT NOT NULL, role TEXT NOT NULL, endpoint TEXT NOT NULL,
                 input_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost REAL);
             CREATE TABLE IF NOT EXISTS processed_prompts(k INTEGER PRIMARY KEY, accepted_after INTEGER NOT NULL);
@@ -126,6 +134,11 @@ public sealed partial class RunStore : IDisposable
         }
     }
 
+    /// <summary>Each accepted instruction's most similar earlier instructions (JSON: [{text, score}]) and mean similarity, by id.</summary>
+    public IReadOnlyDictionary<int, (string MostSimilarJson, double Average)> SimilarityProfiles() =>
+        Query("SELECT id, most_similar, average FROM instruction_similarity", r => (r.GetInt32(0), r.GetString(1), r.GetDouble(2)))
+            .ToDictionary(x => x.Item1, x => (x.Item2, x.Item3));
+
     /// <summary>Token and cost totals of the answered requests, per stage, role and endpoint.</summary>
     public IReadOnlyList<UsageTotal> UsageTotals() => Query("""
         SELECT stage, role, endpoint, COUNT(*), SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens), SUM(cost), COUNT(cost)
@@ -149,6 +162,13 @@ public sealed partial class RunStore : IDisposable
                     """, ("$id", i.Id), ("$k", k), ("$text", i.Text), ("$similar", i.MostSimilar), ("$score", i.Score), ("$pending", StoredName.Of(InstructionStatus.Pending)));
                 c.Transaction = tx;
                 c.ExecuteNonQuery();
+                if (i.AverageSimilarity is { } average)
+                {
+                    using var p = Command("INSERT INTO instruction_similarity(id, most_similar, average) VALUES($id, $similar, $average)",
+                        ("$id", i.Id), ("$similar", System.Text.Json.JsonSerializer.Serialize(i.Similar.Select(x => new { text = x.Text, score = x.Score }))), ("$average", average));
+                    p.Transaction = tx;
+                    p.ExecuteNonQuery();
+                }
             }
             InsertRejections(rejected, tx);
             using (var c = Command("INSERT INTO processed_prompts(k, accepted_after) VALUES($k, $n)", ("$k", k), ("$n", acceptedAfter)))

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Core.SelfInstruct;
 
@@ -113,17 +114,6 @@ public static partial class InstructionListParser
 
     private static string Join(List<string> lines) => string.Join("\n", lines).Trim();
 
-    [GeneratedRegex(@"(\*\*|__)(.+?)\1")]
-    private static partial Regex StrongEmphasis();
-
-    [GeneratedRegex(@"(?<![\w*])\*(?![\s*])([^*\n]+?)(?<![\s*])\*(?![\w*])")]
-    private static partial Regex Emphasis();
-
-    /// <summary>Markdown emphasis and stray bold markers removed; what is left is the instruction as a person would type it.</summary>
-    public static string Unmark(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var plain = Emphasis().Replace(StrongEmphasis().Replace(text, "$2"), "$1");
-        return plain.Replace("**", "", StringComparison.Ordinal).Trim();
-    }
+    /// <summary>Markdown emphasis removed (<see cref="ChatText.Unmark"/>).</summary>
+    public static string Unmark(string text) => ChatText.Unmark(text);
 }

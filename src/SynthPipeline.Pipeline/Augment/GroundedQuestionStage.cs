@@ -1,5 +1,6 @@
 using Microsoft.SemanticKernel;
 using SynthPipeline.Core.Augment;
+using SynthPipeline.Core.SelfInstruct;
 using SynthPipeline.Core.Text;
 using SynthPipeline.Pipeline.State;
 
@@ -29,6 +30,9 @@ public sealed class GroundedQuestionStage(AugmentTeacher teacher)
         return new KernelArguments { ["file"] = job.File, ["source"] = job.Text, ["count"] = count };
     }
 
+    /// <summary>Rejections of text around the fields (preambles, closing offers, half pairs): recorded, not counted against a kind.</summary>
+    public const string AnswerTextStage = "answer_text";
+
     public async Task RunAsync(ChunkWork work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(work);
@@ -41,7 +45,9 @@ public sealed class GroundedQuestionStage(AugmentTeacher teacher)
         var count = teacher.Settings.Options.QuestionsPerChunk;
         if (await _step.AskAsync(work, $"questions|{job.File}|{job.Index}", Template, Arguments(job, count), teacher.Settings.Options.QuestionMaxTokens,
                 "questions", cancellationToken).ConfigureAwait(false) is not { } answer) return;
-        var pairs = LabeledFields.Pairs(answer.Text!, answer.Truncated);
+        var dropped = new List<DroppedText>();
+        var pairs = LabeledFields.Pairs(answer.Text!, answer.Truncated, dropped: dropped);
+        foreach (var d in dropped) work.Reject(AnswerTextStage, d.Reason, "not part of any question or answer", TextPreview.Shorten(d.Text));
         if (pairs.Count == 0)
         {
             work.Reject(Stage, "unparseable", "no 'Question: … Answer: …' pair in the teacher's answer", TextPreview.Shorten(answer.Text!));

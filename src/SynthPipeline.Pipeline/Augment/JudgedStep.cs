@@ -1,3 +1,4 @@
+using SynthPipeline.Core.SelfInstruct;
 using Microsoft.SemanticKernel;
 using SynthPipeline.Core.Augment;
 using SynthPipeline.Core.Text;
@@ -33,7 +34,9 @@ public sealed class JudgedStep(AugmentTeacher teacher, string stage)
         ArgumentNullException.ThrowIfNull(fields);
         if (await AskAsync(work, id, template, arguments, teacher.Settings.Options.VariantMaxTokens, null, cancellationToken).ConfigureAwait(false) is not { } answer)
             return null;
-        var parsed = answer.Truncated ? null : LabeledFields.Single(answer.Text!, fields);
+        var dropped = new List<DroppedText>();
+        var parsed = answer.Truncated ? null : LabeledFields.Single(answer.Text!, fields, dropped);
+        foreach (var d in dropped) work.Reject(GroundedQuestionStage.AnswerTextStage, d.Reason, "not part of any field", TextPreview.Shorten(d.Text));
         if (parsed is null)
             work.Reject(stage, answer.Truncated ? "truncated" : "unparseable", $"expected {string.Join(", ", fields)}", TextPreview.Shorten(answer.Text!));
         return parsed;

@@ -64,10 +64,14 @@ public sealed partial class InstructionStage
         foreach (var d in parsed.Dropped)
             rejected.Add(new StoredRejection { Stage = "parse", Reason = d.Reason, Text = TextPreview.Shorten(d.Text), Source = source });
         var items = parsed.Items;
-        if (items.Count == 0)
+        if (items.Count == 0 && parsed.Dropped.Count == 0)
         {
             var shown = (response ?? "").Length > 300 ? response![..300] + "…" : response ?? "";
             rejected.Add(new StoredRejection { Stage = "parse", Reason = "unparseable", Detail = truncated ? "cut by the token limit" : "no numbered item", Text = shown, Source = source });
+            return (accepted, rejected);
+        }
+        if (items.Count == 0)
+        {
             return (accepted, rejected);
         }
         foreach (var item in items)

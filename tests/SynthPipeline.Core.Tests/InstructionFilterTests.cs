@@ -1,3 +1,7 @@
+using System.Text.RegularExpressions;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 using SynthPipeline.Core.SelfInstruct;
 
 namespace SynthPipeline.Core.Tests;
@@ -52,7 +56,29 @@ public sealed class InstructionFilterTests
     public void Parse_TruncatedContinuation_DropsTheLastItemOnly()
     {
         const string text = " Write a haiku about autumn.\n10. Explain recursion to a child.\n11 . Name the";
-        Assert.Equal(["Write a haiku about autumn.", "Explain recursion to a child.", "Name the"], NumberedListParser.Parse(text, truncated: false));
-        Assert.Equal(["Write a haiku about autumn.", "Explain recursion to a child."], NumberedListParser.Parse(text, truncated: true));
+        Assert.Equal(["Write a haiku about autumn.", "Explain recursion to a child.", "Name the"], InstructionListParser.Parse(text, 9, truncated: false).Items);
+        Assert.Equal(["Write a haiku about autumn.", "Explain recursion to a child."], InstructionListParser.Parse(text, 9, truncated: true).Items);
     }
+
+    /// <summary>The reference's split: <c>re.split(r"\n\d+\s?\. ", text)</c>, items trimmed, empties and (when cut) the last dropped.</summary>
+    private static List<string> ReferenceSplit(string text, bool truncated)
+    {
+        var items = Regex.Split(text, @"\n\d+\s?\. ").ToList();
+        if (truncated && items.Count > 0) items.RemoveAt(items.Count - 1);
+        return [.. items.Select(i => i.Trim()).Where(i => i.Length > 0)];
+    }
+
+    private static readonly string[] Words = ["write", "a", "poem", "about", "tides", "explain", "why", "10.5", "is", "more", "than", "ten", "list", "three", "rivers"];
+
+    public static Arbitrary<(string Text, bool Truncated)> CompletionAnswers() =>
+        (from count in Gen.Choose(1, 8)
+         from items in Gen.ListOf(Gen.ListOf(Gen.Elements(Words)).Where(w => w.Count > 0).Select(w => char.ToUpperInvariant(w[0][0]) + string.Join(' ', w)[1..] + "."), count)
+         from spaced in Gen.Elements(true, false)
+         from truncated in Gen.Elements(true, false)
+         select (" " + items[0] + string.Concat(items.Skip(1).Select((item, i) => $"\n{10 + i}{(spaced && i % 2 == 0 ? " " : "")}. {item}")), truncated)).ToArbitrary();
+
+    /// <summary>On a completion model's answer (the reference's case) the chat-aware parser finds exactly the reference's items.</summary>
+    [Property(Arbitrary = [typeof(InstructionFilterTests)], MaxTest = 300)]
+    public bool Parse_CompletionStyleAnswer_SameItemsAsTheReferenceSplit((string Text, bool Truncated) answer) =>
+        ReferenceSplit(answer.Text, answer.Truncated).SequenceEqual(InstructionListParser.Parse(answer.Text, 9, answer.Truncated).Items);
 }

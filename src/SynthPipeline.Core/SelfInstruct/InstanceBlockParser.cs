@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Core.SelfInstruct;
 
@@ -30,9 +31,6 @@ public static partial class InstanceBlockParser
 
     [GeneratedRegex(@"^\s*(?:[-*]\s+)?(?:\*\*|__)?\s*(Input|Output|Class label|Label)\s*\d*\s*(?:\*\*|__)?\s*:\s*(?:\*\*|__)?\s*(.*)$", RegexOptions.IgnoreCase)]
     private static partial Regex FieldLine();
-
-    [GeneratedRegex(@"^(?:let me know|i hope|hope (?:this|these)|feel free|if you (?:need|want|would like)|would you like|these examples|note:|happy to help)", RegexOptions.IgnoreCase)]
-    private static partial Regex Closer();
 
     /// <summary>Input-first answers: the prompt ended with "Example 1", so the text usually starts at "Input:".</summary>
     public static ParsedInstances ParseInputFirst(string continuation, bool truncated)
@@ -75,7 +73,7 @@ public static partial class InstanceBlockParser
                 if (line.Trim().Length > 0) preamble.Add(line.Trim());
                 continue;
             }
-            if (line.Trim().Length > 0 && Closer().IsMatch(line.Trim()) && current.Output is not null)
+            if (line.Trim().Length > 0 && ChatText.IsClosingRemark(line) && current.Output is not null)
             {
                 dropped.Add(new DroppedText(line.Trim(), Reasons.ClosingRemark));
                 current.Closed = true;
@@ -148,7 +146,7 @@ public static partial class InstanceBlockParser
                 if (line.Length > 0) dropped.Add(new DroppedText(line, field.Success ? Reasons.NoLabel : Reasons.Preamble));
                 continue;
             }
-            if (line.Length > 0 && Closer().IsMatch(line))
+            if (line.Length > 0 && ChatText.IsClosingRemark(line))
             {
                 dropped.Add(new DroppedText(line, Reasons.ClosingRemark));
                 continue;

@@ -119,4 +119,22 @@ public sealed class StyledTeacherRunTests : IDisposable
             Assert.Equal(File.ReadAllBytes(Path.Combine(inProcess, file)), File.ReadAllBytes(Path.Combine(overHttp, file)));
         AssertNoChatter(GenerateRecords(overHttp), style + " over HTTP");
     }
+
+    [Fact]
+    public async Task Augment_StyledTeacherOverLoopbackHttp_SameExamplesAsInProcess()
+    {
+        var inProcess = await AugmentAsync("augment-in-process", Scripted(TeacherStyle.Llama));
+        await using var server = await FakeOpenAiServer.StartAsync(p => TeacherStyles.Answer(TeacherStyle.Llama, p));
+        var options = new TeacherOptions { Endpoints = [new TeacherEndpointOptions { Url = server.Url, Model = server.Model, MaxConcurrent = 4 }] };
+        using var remote = RemoteTeacher.Create(options.Validate(), NullLoggerFactory.Instance, TimeProvider.System);
+
+        var overHttp = await AugmentAsync("augment-http", remote.Teacher with { CountTokens = t => t.Split(' ').Length });
+
+        using var a = RunStore.Open(inProcess);
+        using var b = RunStore.Open(overHttp);
+        Assert.Equal(a.Examples().Select(e => (e.Id, e.Question, e.Answer)).OrderBy(e => e.Id), b.Examples().Select(e => (e.Id, e.Question, e.Answer)).OrderBy(e => e.Id));
+        Assert.NotEmpty(b.Examples());
+        AssertNoChatter(b.Examples().SelectMany(e => new[] { e.Question, e.Answer }), "Llama over HTTP");
+        Assert.True(server.Answered > 0);
+    }
 }

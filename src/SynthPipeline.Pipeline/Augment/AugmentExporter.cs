@@ -126,7 +126,8 @@ public static class AugmentExporter
     /// <paramref name="dataset"/> (the store's examples after <see cref="Deduplicate"/>, computed once by the caller,
     /// which also builds the system prompt from them).
     /// </summary>
-    public static void Export(RunStore store, DeduplicatedExamples dataset, string folder, AugmentDescription run, AugmentOptions options, string? systemPrompt)
+    public static async Task ExportAsync(RunStore store, DeduplicatedExamples dataset, string folder, AugmentDescription run, AugmentOptions options, string? systemPrompt,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(dataset);
@@ -166,7 +167,24 @@ public static class AugmentExporter
         else File.Delete(systemFile);
         var stats = AugmentReport.Stats(store, examples, rejections, conversations, mixedCount, run, options);
         AtomicFile.WriteText(Path.Combine(folder, "stats.json"), stats.ToJsonString(JsonLines.Indented));
-        AtomicFile.WriteText(Path.Combine(folder, "README.md"), AugmentReport.Card(stats, run with { Usage = store.UsageTotals() }, systemPrompt is not null));
+        await ParquetFile.WriteAsync(Path.Combine(folder, "openai-chat.parquet"), conversations.Select(c => new ChatRow
+        {
+            Messages = [.. c.Messages.Select(m => new MessageRow { Role = m.Role, Content = m.Content, Trainable = m.Trainable })],
+        }), cancellationToken).ConfigureAwait(false);
+        await ParquetFile.WriteAsync(Path.Combine(folder, "sharegpt.parquet"), conversations.Select(c => new ShareGptRow
+        {
+            Conversations = [.. c.Messages.Select(m => new TurnRow { From = m.Trainable is not null || m.Role == "assistant" ? "gpt" : m.Role == "system" ? "system" : "human", Value = m.Content, Trainable = m.Trainable })],
+        }), cancellationToken).ConfigureAwait(false);
+        await ParquetFile.WriteAsync(Path.Combine(folder, "alpaca.parquet"), examples.Select(e => new AlpacaRow { Instruction = e.Question, Output = e.Answer }), cancellationToken)
+            .ConfigureAwait(false);
+        // Preference pairs: the correction-first answer is chosen over the flawed answer that goes along with the false premise.
+        var dpo = examples.Where(e => e.Kind == ExampleKind.Negative && !string.IsNullOrWhiteSpace(e.FlawedAnswer))
+            .Select(e => new DpoRow { Prompt = e.Question, Chosen = e.Answer, Rejected = e.FlawedAnswer! }).ToList();
+        JsonLines.Write(Path.Combine(folder, "dpo.jsonl"), dpo.Select(d => new { prompt = d.Prompt, chosen = d.Chosen, rejected = d.Rejected }));
+        await ParquetFile.WriteAsync(Path.Combine(folder, "dpo.parquet"), dpo, cancellationToken).ConfigureAwait(false);
+        AtomicFile.WriteText(Path.Combine(folder, "README.md"),
+            DatasetCardHeader.Yaml(conversations.Count, ["openai-chat.parquet", "alpaca.parquet", "sharegpt.parquet", "dpo.parquet"], ["text-generation", "question-answering"]) +
+            AugmentReport.Card(stats, run with { Usage = store.UsageTotals() }, systemPrompt is not null));
     }
 
     public static string Kind(ExampleKind kind) => kind.ToString().ToLowerInvariant();

@@ -203,8 +203,8 @@ public sealed class AugmentRun : IDisposable
             SystemPromptSource.Auto => examples.Count == 0 ? null : await SystemPromptBuilder.BuildAsync(prompts, kernel, examples, CancellationToken.None).ConfigureAwait(false),
             _ => (await File.ReadAllTextAsync(options.SystemPrompt, CancellationToken.None).ConfigureAwait(false)).Trim(),
         };
-        AugmentExporter.Export(store, dataset, Folder.Path, new AugmentDescription(Folder.Name, options.Corpus, options.Pairs, teacher.CardDescription(), teacher.IsDemo,
-            Describe()), options, systemPrompt);
+        await AugmentExporter.ExportAsync(store, dataset, Folder.Path, new AugmentDescription(Folder.Name, options.Corpus, options.Pairs, teacher.CardDescription(), teacher.IsDemo,
+            Describe()), options, systemPrompt, CancellationToken.None).ConfigureAwait(false);
         var kinds = examples.GroupBy(e => e.Kind).ToDictionary(g => g.Key, g => g.Count());
         return new RunOutcome(Folder.Path, cancelled,
             $"{examples.Count} examples ({string.Join(", ", kinds.OrderBy(k => k.Key).Select(k => $"{AugmentExporter.Kind(k.Key)} {k.Value}"))}); {TeacherUsageReport.Line(store.UsageTotals())}");

@@ -45,7 +45,7 @@ public static class SelfInstructExporter
             }).ToList();
     }
 
-    public static void Export(RunStore store, string folder, RunDescription run)
+    public static async Task ExportAsync(RunStore store, string folder, RunDescription run, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(run);
@@ -70,7 +70,19 @@ public static class SelfInstructExporter
                 e.IsClassification?.ToString() ?? "", e.MostSimilar ?? "", e.Score.ToString("F4", CultureInfo.InvariantCulture)]));
         var stats = Stats(store, examples, run);
         AtomicFile.WriteText(Path.Combine(folder, "stats.json"), stats.ToJsonString(JsonLines.Indented));
-        AtomicFile.WriteText(Path.Combine(folder, "README.md"), Card(stats, run with { Usage = store.UsageTotals() }));
+        await ParquetFile.WriteAsync(Path.Combine(folder, "alpaca.parquet"), training.Select(e => new AlpacaRow { Instruction = e.Instruction, Input = e.Input, Output = e.Output }),
+            cancellationToken).ConfigureAwait(false);
+        await ParquetFile.WriteAsync(Path.Combine(folder, "openai-chat.parquet"), training.Select(e => new ChatRow
+        {
+            Messages = [new MessageRow { Role = "user", Content = UserTurn(e) }, new MessageRow { Role = "assistant", Content = e.Output }],
+        }), cancellationToken).ConfigureAwait(false);
+        await ParquetFile.WriteAsync(Path.Combine(folder, "sharegpt.parquet"), training.Select(e => new ShareGptRow
+        {
+            Conversations = [new TurnRow { From = "human", Value = UserTurn(e) }, new TurnRow { From = "gpt", Value = e.Output }],
+        }), cancellationToken).ConfigureAwait(false);
+        AtomicFile.WriteText(Path.Combine(folder, "README.md"),
+            DatasetCardHeader.Yaml(training.Count, ["openai-chat.parquet", "alpaca.parquet", "sharegpt.parquet"], ["text-generation", "question-answering"]) +
+            Card(stats, run with { Usage = store.UsageTotals() }));
     }
 
     /// <summary>A Fisher-Yates shuffle from <paramref name="seed"/>: the same run gives the same order, resumed or not.</summary>
@@ -164,6 +176,7 @@ public static class SelfInstructExporter
         s.AppendLine().AppendLine("## Files").AppendLine();
         s.AppendLine("- `alpaca_data.json` (the JSON array Alpaca's training script reads), `alpaca.jsonl`, `sharegpt.jsonl`, `openai-chat.jsonl`: the training examples, in a shuffled order fixed by `Generate:Seed`" +
             (run.SeedTasks.Count > 0 ? $", with the {run.SeedTasks.Sum(t => t.Instances.Count)} examples of the seed tasks (`Generate:IncludeSeedTasks`)." : "."));
+        s.AppendLine("- `*.parquet`: the same training files as Parquet, the configs of this card's header (`load_dataset(\"path/to/run\", \"openai_chat\")`).");
         s.AppendLine("- `machine_generated_instructions.jsonl`: each instruction with its instances, its 10 most similar earlier instructions and its mean ROUGE-L similarity, as the Self-Instruct reference records them.");
         s.AppendLine("- `review.csv`: every example with its most similar earlier instruction and ROUGE-L score.");
         s.AppendLine("- `rejected.jsonl`: everything dropped, with the stage, the reason and (for novelty) the closest instruction.");

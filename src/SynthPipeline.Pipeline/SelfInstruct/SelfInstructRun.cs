@@ -164,11 +164,11 @@ public sealed class SelfInstructRun : IDisposable
             cancelled = true;
         }
         // Saved state is exported even after Ctrl+C, so the files reflect everything committed.
-        SelfInstructExporter.Export(store, Folder.Path, new RunDescription(Folder.Name, SeedFile, Seeds.Count, teacher.CardDescription(), teacher.IsDemo, Describe())
+        await SelfInstructExporter.ExportAsync(store, Folder.Path, new RunDescription(Folder.Name, SeedFile, Seeds.Count, teacher.CardDescription(), teacher.IsDemo, Describe())
         {
             ShuffleSeed = settings.Seed,
             SeedTasks = settings.IncludeSeedTasks ? SeedTasks : [],
-        });
+        }, CancellationToken.None).ConfigureAwait(false);
         var examples = SelfInstructExporter.Examples(store).Count;
         return new RunOutcome(Folder.Path, cancelled, $"{Progress.Accepted} instructions, {examples} examples; {TeacherUsageReport.Line(store.UsageTotals())}");
     }

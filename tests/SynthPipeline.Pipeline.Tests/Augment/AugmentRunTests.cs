@@ -152,7 +152,7 @@ public sealed class AugmentRunTests : IDisposable
         var options = Options(corpus);
         await RunAsync(run, options, ScriptedTeacher.Good());
         using var store = RunStore.Open(run);
-        AugmentExporter.Export(store, AugmentExporter.Deduplicate(store.Examples(), options.RougeThreshold), run, new AugmentDescription("run", corpus, null, "scripted", false, new Dictionary<string, string>()), options, "SYSTEM");
+        await AugmentExporter.ExportAsync(store, AugmentExporter.Deduplicate(store.Examples(), options.RougeThreshold), run, new AugmentDescription("run", corpus, null, "scripted", false, new Dictionary<string, string>()), options, "SYSTEM");
 
         var lines = File.ReadAllLines(Path.Combine(run, "openai-chat.jsonl"));
         var negatives = 0;

@@ -19,6 +19,7 @@ public static class SynthApp
     public static RootCommand CreateRoot()
     {
         var root = new RootCommand("SynthPipeline: make LLM fine-tuning data with a local GGUF teacher, and train a LoRA adapter on it");
+        root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(AugmentCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());

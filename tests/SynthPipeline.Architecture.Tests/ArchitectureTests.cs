@@ -16,6 +16,7 @@ public sealed class ArchitectureTests
         ["SynthPipeline.Pipeline.Teacher"] = ["State"],
         ["SynthPipeline.Pipeline.SelfInstruct"] = ["Teacher", "State", "Output", "Progress", "Graph"],
         ["SynthPipeline.Pipeline.Augment"] = ["Teacher", "State", "Output", "Progress", "Graph"],
+        ["SynthPipeline.Pipeline.Run"] = ["SelfInstruct", "Augment", "Teacher", "State", "Output", "Progress", "Graph"],
     };
 
     [Fact]

@@ -142,7 +142,7 @@ public sealed class AugmentRun : IDisposable
             break;
         }
         if (job is null && options.Pairs is not null && PairsReader.Read(options.Pairs) is [var pair, ..])
-            job = ChunkJob.ForPair(options.Pairs, pair);
+            job = ChunkJob.ForPair(CorpusIngest.PairsName(options.Pairs), pair);
         if (job is null) throw new UserErrorException("nothing to show: no readable document in the corpus and no pairs");
         var kernel = Kernel.CreateBuilder().Build();
         var prompts = PromptLibrary.Default();

@@ -62,16 +62,22 @@ public sealed class CorpusIngest(RunStore store, CorpusReader reader, Func<strin
     public void ReportMissing(IReadOnlyCollection<string> files, string? pairsFile)
     {
         var present = files.ToHashSet(StringComparer.Ordinal);
-        if (pairsFile is not null) present.Add(pairsFile.Replace('\\', '/'));
+        if (pairsFile is not null) present.Add(PairsName(pairsFile));
         foreach (var d in _known.Values.Where(d => d.Status == DocumentStatus.Ok && !present.Contains(d.File) && _chunks[d.File].Any(c => c.Status == ChunkStatus.Pending)))
             progress.Problem(new DocumentProblem(d.File, "missing_since_start",
                 $"'{d.File}': is no longer in the corpus folder; its {_chunks[d.File].Count(c => c.Status == ChunkStatus.Pending)} remaining chunks were not done"));
     }
 
+    /// <summary>
+    /// How a pairs file is named in ids and provenance: its file name. Ids (and the seeds derived from them) then do
+    /// not depend on where the run folder is, so the same inputs give the same data in any folder.
+    /// </summary>
+    public static string PairsName(string path) => Path.GetFileName(path);
+
     /// <summary>A pairs file: one job per pair, its chunk index being its line.</summary>
     public IEnumerable<ChunkJob> Pairs(string path, IReadOnlyList<SourcePair> pairs)
     {
-        var file = path.Replace('\\', '/');
+        var file = PairsName(path);
         _known.TryGetValue(file, out var known);
         if (known is null)
         {

@@ -5,4 +5,7 @@ public enum RunKind
 {
     Generate,
     Augment,
+
+    /// <summary><c>synth run</c>: the overnight run holding the others as stages.</summary>
+    Overnight,
 }

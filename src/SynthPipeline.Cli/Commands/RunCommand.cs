@@ -1,0 +1,62 @@
+using System.CommandLine;
+using Spectre.Console;
+using SynthPipeline.Cli.Hosting;
+using SynthPipeline.Core.Options;
+using SynthPipeline.Pipeline.Run;
+using SynthPipeline.Pipeline.Teacher;
+
+namespace SynthPipeline.Cli.Commands;
+
+/// <summary><c>synth run</c>: the overnight command, from seeds and documents to a dataset and a trained adapter.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var seeds = new Option<string?>("--seeds") { Description = "Seed tasks for Self-Instruct (default: the shipped seeds)" };
+        var corpus = new Option<string?>("--corpus") { Description = "Folder of documents for grounded questions (default: the shipped corpus)" };
+        var count = new Option<int?>("--count", "-c") { Description = "Instructions Self-Instruct accepts (overrides Run:Count)" };
+        var student = new Option<string?>("--student") { Description = "Model the adapter is trained for: GGUF or Hugging Face folder (default: the teacher's model)" };
+        var output = new Option<string?>("--out", "-o") { Description = "Folder for run folders (overrides Run:Output)" };
+        var runName = new Option<string?>("--run-name") { Description = "Name of the run's folder (default: run-<time>)" };
+        var resume = new Option<string?>("--resume") { Description = "Continue a run: its folder, or its name under the output folder" };
+        var skipTrain = new Option<bool>("--skip-train") { Description = "Stop after the data" };
+        var trainSteps = new Option<int?>("--train-steps") { Description = "LoRA optimizer steps (0: one epoch; overrides Run:TrainSteps)" };
+        var teacherFlags = new TeacherFlags();
+        var command = new Command("run", "The overnight run: Self-Instruct, variants and grounded questions, mixed conversations, exports and a LoRA adapter, in one resumable folder")
+        {
+            seeds, corpus, count, student, output, runName, resume, skipTrain, trainSteps,
+        };
+        teacherFlags.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var configuration = AppConfiguration.Build();
+            var teacherOptions = AppConfiguration.Teacher(configuration);
+            teacherFlags.Apply(parse, teacherOptions);
+            teacherOptions.Validate();
+            var options = AppConfiguration.Bind<RunOptions>(configuration, RunOptions.Section);
+            if (parse.GetValue(seeds) is { } s) options.Seeds = s;
+            if (parse.GetValue(corpus) is { } c) options.Corpus = c;
+            if (parse.GetValue(count) is { } n) options.Count = n;
+            if (parse.GetValue(student) is { } m) options.Student = m;
+            if (parse.GetValue(output) is { } o) options.Output = o;
+            if (parse.GetValue(runName) is { } r) options.RunName = r;
+            if (parse.GetValue(trainSteps) is { } t) options.TrainSteps = t;
+            if (parse.GetValue(skipTrain)) options.SkipTrain = true;
+            var generate = AppConfiguration.Bind<GenerateOptions>(configuration, GenerateOptions.Section);
+            var augment = AppConfiguration.Bind<AugmentOptions>(configuration, AugmentOptions.Section);
+
+            var stderr = ConsoleExtensions.ForStandardError();
+            using var run = OvernightRun.Open(options, parse.GetValue(resume), TimeProvider.System);
+            using var loggers = Logging.Create(configuration);
+            using var teacher = await TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken).ConfigureAwait(false);
+            var studentPath = run.Options.Student ?? (teacherOptions.UsesLocalModel ? LocalTeacher.ResolveModelPath(teacherOptions, _ => { })
+                : throw new Core.Options.OptionsValidationError(["Run:Student: the teacher is remote, so name the model to train (--student)"]));
+            LocalTeacher.InitializeNative(teacherOptions, loggers);
+            stderr.MarkupLineInterpolated($"[grey]{(run.Folder.IsResume ? "resuming" : "starting")} run {run.Folder.Path}[/]");
+            var outcome = await run.RunAsync(teacher.Teacher, teacherOptions, generate, augment, studentPath, loggers,
+                (stage, _) => stderr.MarkupLineInterpolated($"[bold]{stage}[/]"), line => stderr.WriteLine(line), cancellationToken).ConfigureAwait(false);
+            return MorningSummary.Print(Console.Out, outcome);
+        });
+        return command;
+    }
+}

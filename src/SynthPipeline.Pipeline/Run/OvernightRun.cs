@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using SynthPipeline.Core.Options;
+using SynthPipeline.Pipeline.Augment;
+using SynthPipeline.Pipeline.SelfInstruct;
+using SynthPipeline.Pipeline.State;
+using SynthPipeline.Pipeline.Teacher;
+using SynthPipeline.Training;
+
+namespace SynthPipeline.Pipeline.Run;
+
+/// <summary>One stage of an overnight run as it ended: its folder, how long it took in this process, and what it made.</summary>
+public sealed record StageOutcome(string Stage, string Folder, TimeSpan Elapsed, string Summary, bool Skipped);
+
+/// <summary>What an overnight run made, stage by stage; cancelled when Ctrl+C stopped it (everything so far is kept).</summary>
+public sealed record OvernightOutcome(string Folder, bool Cancelled, IReadOnlyList<StageOutcome> Stages);
+
+/// <summary>
+/// <c>synth run</c>: Self-Instruct (when there are seeds), then variants over the generated pairs and the corpus,
+/// then LoRA training on everything, in one run folder whose stages are the existing runs in sub-folders
+/// (<c>generate/</c>, <c>augment/</c>, <c>train/</c>). Each stage is resumable on its own, so a resumed overnight run
+/// continues the stage it was in, with nothing lost or repeated, and skips those already done. The stage order and
+/// settings are stored in the run's own state.
+/// </summary>
+public sealed class OvernightRun : IDisposable
+{
+    private const string SettingsKey = "settings";
+    private readonly TimeProvider _time;
+
+    private OvernightRun(RunFolder folder, RunOptions options, TimeProvider time)
+    {
+        Folder = folder;
+        Options = options;
+        _time = time;
+    }
+
+    public RunFolder Folder { get; }
+
+    /// <summary>The run's settings: as given for a new run, as stored for a resumed one.</summary>
+    public RunOptions Options { get; }
+
+    public static OvernightRun Open(RunOptions options, string? resume, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (resume is null)
+        {
+            options.Validate();
+            var folder = RunFolder.Create(options.Output, options.RunName, RunKind.Overnight, $"{RunOptions.Section}:Output",
+                store => store.SetMeta(SettingsKey, JsonSerializer.Serialize(options)), time);
+            return new OvernightRun(folder, options, time);
+        }
+        var resumed = RunFolder.Resume(options.Output, resume, RunKind.Overnight);
+        var stored = JsonSerializer.Deserialize<RunOptions>(resumed.Store.GetMeta(SettingsKey)!)!;
+        return new OvernightRun(resumed, stored, time);
+    }
+
+    /// <summary>Runs the stages not yet done. <paramref name="stageStarted"/> hears each stage's name as it starts (for the progress display).</summary>
+    public async Task<OvernightOutcome> RunAsync(RunTeacher teacher, TeacherOptions teacherOptions, GenerateOptions generate, AugmentOptions augment,
+        string studentPath, ILoggerFactory loggers, Action<string, object?> stageStarted, Action<string> log, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(teacher);
+        ArgumentNullException.ThrowIfNull(generate);
+        ArgumentNullException.ThrowIfNull(augment);
+        ArgumentNullException.ThrowIfNull(stageStarted);
+        var stages = new List<StageOutcome>();
+        OvernightOutcome Stop() => new(Folder.Path, true, stages);
+
+        string? pairs = null;
+        if (!string.IsNullOrWhiteSpace(Options.Seeds))
+        {
+            generate.Seeds = Options.Seeds;
+            generate.Count = Options.Count;
+            var outcome = await StageAsync("generate", stages, async () =>
+            {
+                using var run = SelfInstructRun.Open(Sub(generate, "generate"), teacherOptions, ResumeOf("generate"), _time, log);
+                stageStarted("generate", run.Progress);
+                return await run.RunAsync(teacher, loggers, cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+            if (outcome.Cancelled) return Stop();
+            pairs = Path.Combine(Folder.Path, "generate", "alpaca.jsonl");
+        }
+
+        augment.Corpus = string.IsNullOrWhiteSpace(Options.Corpus) ? null : Options.Corpus;
+        augment.Pairs = pairs;
+        var augmented = await StageAsync("augment", stages, async () =>
+        {
+            var resume = ResumeOf("augment");
+            if (resume is null) AugmentRun.CheckNew(augment, teacherOptions);
+            using var run = AugmentRun.Open(Sub(augment, "augment"), teacherOptions, resume, _time);
+            stageStarted("augment", run.Progress);
+            return await run.RunAsync(teacher, loggers, cancellationToken).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        if (augmented.Cancelled) return Stop();
+
+        if (Options.SkipTrain)
+        {
+            stages.Add(new StageOutcome("train", "", TimeSpan.Zero, "skipped (--skip-train)", Skipped: true));
+            return new OvernightOutcome(Folder.Path, false, stages);
+        }
+        var trained = await StageAsync("train", stages, () => TrainAsync(studentPath, stageStarted, log, cancellationToken)).ConfigureAwait(false);
+        return new OvernightOutcome(Folder.Path, trained.Cancelled, stages);
+    }
+
+    private async Task<RunOutcome> TrainAsync(string studentPath, Action<string, object?> stageStarted, Action<string> log, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(Folder.Path, "train");
+        var data = new[] { Path.Combine(Folder.Path, "augment", "openai-chat.jsonl"), Path.Combine(Folder.Path, "generate", "openai-chat.jsonl") }.Where(File.Exists).ToList();
+        var settings = new TrainSettings(data, studentPath, folder, new LoraOptions(),
+            new TrainerOptions { MaxSteps = Options.TrainSteps, CheckpointEvery = Options.CheckpointEvery, WarmupSteps = Math.Min(10, Math.Max(1, Options.TrainSteps / 10)) }, 0.1);
+        var resume = Directory.Exists(Path.Combine(folder, TrainingRun.CheckpointFolder));
+        stageStarted("train", null);
+        // Training blocks in native code for hours: on its own thread, so Ctrl+C handling keeps running.
+        var result = await Task.Factory.StartNew(() => TrainingRun.Run(settings, resume, log,
+                step => log(FormattableString.Invariant($"train step {step.Step}: loss {step.Loss:F4}{(step.EvalLoss is { } e ? $", eval loss {e:F4}" : "")}")), cancellationToken),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        var last = result.Steps.LastOrDefault();
+        return new RunOutcome(folder, !result.Completed,
+            FormattableString.Invariant($"{result.Steps.Count} steps on {result.Device}, {result.TrainExamples} conversations, final loss {last?.Loss:F4}{(last?.EvalLoss is { } ev ? $", eval loss {ev:F4}" : "")}; adapter {result.GgufAdapter}"));
+    }
+
+    private async Task<RunOutcome> StageAsync(string name, List<StageOutcome> stages, Func<Task<RunOutcome>> run)
+    {
+        var started = _time.GetTimestamp();
+        var outcome = await run().ConfigureAwait(false);
+        stages.Add(new StageOutcome(name, outcome.Folder, _time.GetElapsedTime(started), outcome.Summary, Skipped: false));
+        return outcome;
+    }
+
+    /// <summary>The stage's sub-folder name when it exists (resume it), else null (start it).</summary>
+    private string? ResumeOf(string stage) => File.Exists(Path.Combine(Folder.Path, stage, RunStore.FileName)) ? stage : null;
+
+    private GenerateOptions Sub(GenerateOptions options, string name)
+    {
+        options.Output = Folder.Path;
+        options.RunName = name;
+        return options;
+    }
+
+    private AugmentOptions Sub(AugmentOptions options, string name)
+    {
+        options.Output = Folder.Path;
+        options.RunName = name;
+        return options;
+    }
+
+    public void Dispose() => Folder.Dispose();
+}

@@ -14,9 +14,10 @@ public sealed class ArchitectureTests
         ["SynthPipeline.Pipeline.Graph"] = [],
         ["SynthPipeline.Pipeline.State"] = [],
         ["SynthPipeline.Pipeline.Teacher"] = ["State"],
-        ["SynthPipeline.Pipeline.SelfInstruct"] = ["Teacher", "State", "Output", "Progress", "Graph"],
-        ["SynthPipeline.Pipeline.Augment"] = ["Teacher", "State", "Output", "Progress", "Graph"],
-        ["SynthPipeline.Pipeline.Run"] = ["SelfInstruct", "Augment", "Teacher", "State", "Output", "Progress", "Graph"],
+        ["SynthPipeline.Pipeline.Report"] = ["State", "Output"],
+        ["SynthPipeline.Pipeline.SelfInstruct"] = ["Teacher", "State", "Output", "Progress", "Graph", "Report"],
+        ["SynthPipeline.Pipeline.Augment"] = ["Teacher", "State", "Output", "Progress", "Graph", "Report"],
+        ["SynthPipeline.Pipeline.Run"] = ["SelfInstruct", "Augment", "Teacher", "State", "Output", "Progress", "Graph", "Report"],
     };
 
     [Fact]

@@ -94,12 +94,11 @@ public sealed class OvernightRun : IDisposable
         if (augmented.Cancelled) return Stop();
 
         if (Options.SkipTrain)
-        {
             stages.Add(new StageOutcome("train", "", TimeSpan.Zero, "skipped (--skip-train)", Skipped: true));
-            return new OvernightOutcome(Folder.Path, false, stages);
-        }
-        var trained = await StageAsync("train", stages, () => TrainAsync(studentPath, stageStarted, log, cancellationToken)).ConfigureAwait(false);
-        return new OvernightOutcome(Folder.Path, trained.Cancelled, stages);
+        else if ((await StageAsync("train", stages, () => TrainAsync(studentPath, stageStarted, log, cancellationToken)).ConfigureAwait(false)).Cancelled)
+            return Stop();
+        Output.AtomicFile.WriteText(Path.Combine(Folder.Path, "report.html"), OvernightReportPage.Render(Folder.Name, Folder.Path, stages));
+        return new OvernightOutcome(Folder.Path, false, stages);
     }
 
     private async Task<RunOutcome> TrainAsync(string studentPath, Action<string, object?> stageStarted, Action<string> log, CancellationToken cancellationToken)

@@ -80,6 +80,7 @@ public static class SelfInstructExporter
         {
             Conversations = [new TurnRow { From = "human", Value = UserTurn(e) }, new TurnRow { From = "gpt", Value = e.Output }],
         }), cancellationToken).ConfigureAwait(false);
+        AtomicFile.WriteText(Path.Combine(folder, "report.html"), SelfInstructReportPage.Render(store, run with { Usage = store.UsageTotals() }, examples));
         AtomicFile.WriteText(Path.Combine(folder, "README.md"),
             DatasetCardHeader.Yaml(training.Count, ["openai-chat.parquet", "alpaca.parquet", "sharegpt.parquet"], ["text-generation", "question-answering"]) +
             Card(stats, run with { Usage = store.UsageTotals() }));

@@ -83,6 +83,11 @@ try
         using var store = SynthPipeline.Pipeline.State.RunStore.Open(run.Folder.Path);
         requests = store.RequestTotals().Requests;
         Console.WriteLine($"run: {outcome.Summary}{(outcome.Cancelled ? " (stopped at the time limit)" : "")}");
+        // What the exports and report.html cost on their own: the same export again from the finished store.
+        var exportClock = Stopwatch.StartNew();
+        await SelfInstructExporter.ExportAsync(store, run.Folder.Path, new RunDescription("bench", "seeds", run.Seeds.Count, "instant", false, new Dictionary<string, string>()) { ShuffleSeed = 1 });
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"export_and_report_s={exportClock.Elapsed.TotalSeconds:F2} instructions={store.Instructions().Count} examples={SelfInstructExporter.Examples(store).Count} report_kib={new FileInfo(Path.Combine(run.Folder.Path, "report.html")).Length / 1024}"));
         Directory.Delete(folder, recursive: true);
     }
     clock.Stop();

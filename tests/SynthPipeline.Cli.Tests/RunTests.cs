@@ -10,13 +10,23 @@ public sealed class RunTests
 
     private static readonly string[] Small = ["--count", "6", "--train-steps", "4"];
 
+    /// <summary>A one-document corpus in <paramref name="dir"/>, so the variant stage stays short.</summary>
+    private static string Corpus(string dir)
+    {
+        var corpus = Path.Combine(dir, "docs");
+        Directory.CreateDirectory(corpus);
+        File.WriteAllText(Path.Combine(corpus, "harbour.md"), "The harbour lighthouse was built in 1857. Its lamp burned whale oil until 1901.\n\n" +
+            "The keeper rowed to the mainland every four days for supplies, and the ferry now runs twice a day in summer.");
+        return corpus;
+    }
+
     private static string[] Lines(string path) => File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
 
     [Fact]
     public async Task Run_DemoModel_EveryStageInOneFolderAndTheMorningSummary()
     {
         var dir = SynthProcess.ScratchDirectory();
-        var r = await SynthProcess.RunAsync(dir, Deterministic, ["run", "--run-name", "night", .. Small]);
+        var r = await SynthProcess.RunAsync(dir, Deterministic, ["run", "--run-name", "night", "--corpus", Corpus(dir), .. Small]);
 
         Assert.True(r.ExitCode == 0, r.Stderr);
         var run = Path.Combine(dir, "output", "night");
@@ -37,7 +47,8 @@ public sealed class RunTests
     public async Task Run_KilledAtStageBoundariesAndMidTraining_ResumesToTheUninterruptedRun()
     {
         var dir = SynthProcess.ScratchDirectory();
-        var whole = await SynthProcess.RunAsync(dir, Deterministic, ["run", "--run-name", "whole", "--count", "6", "--train-steps", "6"]);
+        var corpus = Corpus(dir);
+        var whole = await SynthProcess.RunAsync(dir, Deterministic, ["run", "--run-name", "whole", "--corpus", corpus, "--count", "6", "--train-steps", "6"]);
         Assert.True(whole.ExitCode == 0, whole.Stderr);
 
         var killed = Path.Combine(dir, "output", "killed");
@@ -50,7 +61,7 @@ public sealed class RunTests
             SynthProcess.WhenFileExists("train/checkpoint"),
             SynthProcess.WhenStderrContains("train step 5:"),
         ];
-        var kills = await SynthProcess.KillAtPointsAsync(dir, Deterministic, ["run", "--run-name", "killed", "--count", "6", "--train-steps", "6"],
+        var kills = await SynthProcess.KillAtPointsAsync(dir, Deterministic, ["run", "--run-name", "killed", "--corpus", corpus, "--count", "6", "--train-steps", "6"],
             ["run", "--resume", "killed"], killed, points);
         var final = await SynthProcess.RunAsync(dir, Deterministic, "run", "--resume", "killed");
 

@@ -39,6 +39,10 @@ public sealed class RunTests
             Assert.Contains($"  {stage} ", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("4 steps on CPU", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("synth chat --lora", r.Stdout, StringComparison.Ordinal);
+        // One progress renderer for the whole run: each data stage ends with its counts line.
+        Assert.Contains("stage generate", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("stage augment", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("stage train", r.Stderr, StringComparison.Ordinal);
         // The augment stage read the generated pairs as well as the corpus.
         Assert.Contains(Lines(Path.Combine(run, "augment", "openai-chat.jsonl")), l => l.Contains("alpaca.jsonl", StringComparison.Ordinal));
     }

@@ -53,8 +53,13 @@ internal static class RunCommand
                 : throw new Core.Options.OptionsValidationError(["Run:Student: the teacher is remote, so name the model to train (--student)"]));
             LocalTeacher.InitializeNative(teacherOptions, loggers);
             stderr.MarkupLineInterpolated($"[grey]{(run.Folder.IsResume ? "resuming" : "starting")} run {run.Folder.Path}[/]");
-            var outcome = await run.RunAsync(teacher.Teacher, teacherOptions, generate, augment, studentPath, loggers,
-                (stage, _) => stderr.MarkupLineInterpolated($"[bold]{stage}[/]"), line => stderr.WriteLine(line), cancellationToken).ConfigureAwait(false);
+            var live = !Console.IsErrorRedirected;
+            var outcome = await run.RunAsync(teacher.Teacher, teacherOptions, generate, augment, studentPath, loggers, (stage, progress, work) =>
+            {
+                // One renderer, stage after stage: the stage's counts, rejections and ETA, live in a terminal, as lines otherwise.
+                stderr.MarkupLineInterpolated($"[bold]stage {stage}[/]");
+                return progress is null ? work : new ProgressView(stderr, progress, teacher.Engine, live).ShowWhileAsync(work);
+            }, line => stderr.WriteLine(line), cancellationToken).ConfigureAwait(false);
             return MorningSummary.Print(Console.Out, outcome);
         });
         return command;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.Augment;
+using SynthPipeline.Pipeline.Progress;
 using SynthPipeline.Pipeline.SelfInstruct;
 using SynthPipeline.Pipeline.State;
 using SynthPipeline.Pipeline.Teacher;
@@ -55,14 +56,17 @@ public sealed class OvernightRun : IDisposable
         return new OvernightRun(resumed, stored, time);
     }
 
-    /// <summary>Runs the stages not yet done. <paramref name="stageStarted"/> hears each stage's name as it starts (for the progress display).</summary>
+    /// <summary>
+    /// Runs the stages not yet done. <paramref name="watch"/> is handed each stage as it starts: its name, its progress
+    /// (null for training, which logs its steps) and the task to watch until it ends (for the one progress display).
+    /// </summary>
     public async Task<OvernightOutcome> RunAsync(RunTeacher teacher, TeacherOptions teacherOptions, GenerateOptions generate, AugmentOptions augment,
-        string studentPath, ILoggerFactory loggers, Action<string, object?> stageStarted, Action<string> log, CancellationToken cancellationToken)
+        string studentPath, ILoggerFactory loggers, Func<string, IRunProgress?, Task, Task> watch, Action<string> log, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(generate);
         ArgumentNullException.ThrowIfNull(augment);
-        ArgumentNullException.ThrowIfNull(stageStarted);
+        ArgumentNullException.ThrowIfNull(watch);
         var stages = new List<StageOutcome>();
         OvernightOutcome Stop() => new(Folder.Path, true, stages);
 
@@ -74,8 +78,9 @@ public sealed class OvernightRun : IDisposable
             var outcome = await StageAsync("generate", stages, async () =>
             {
                 using var run = SelfInstructRun.Open(Sub(generate, "generate"), teacherOptions, ResumeOf("generate"), _time, log);
-                stageStarted("generate", run.Progress);
-                return await run.RunAsync(teacher, loggers, cancellationToken).ConfigureAwait(false);
+                var work = run.RunAsync(teacher, loggers, cancellationToken);
+                await watch("generate", run.Progress, work).ConfigureAwait(false);
+                return await work.ConfigureAwait(false);
             }).ConfigureAwait(false);
             if (outcome.Cancelled) return Stop();
             pairs = Path.Combine(Folder.Path, "generate", "alpaca.jsonl");
@@ -88,31 +93,33 @@ public sealed class OvernightRun : IDisposable
             var resume = ResumeOf("augment");
             if (resume is null) AugmentRun.CheckNew(augment, teacherOptions);
             using var run = AugmentRun.Open(Sub(augment, "augment"), teacherOptions, resume, _time);
-            stageStarted("augment", run.Progress);
-            return await run.RunAsync(teacher, loggers, cancellationToken).ConfigureAwait(false);
+            var work = run.RunAsync(teacher, loggers, cancellationToken);
+            await watch("augment", run.Progress, work).ConfigureAwait(false);
+            return await work.ConfigureAwait(false);
         }).ConfigureAwait(false);
         if (augmented.Cancelled) return Stop();
 
         if (Options.SkipTrain)
             stages.Add(new StageOutcome("train", "", TimeSpan.Zero, "skipped (--skip-train)", Skipped: true));
-        else if ((await StageAsync("train", stages, () => TrainAsync(studentPath, stageStarted, log, cancellationToken)).ConfigureAwait(false)).Cancelled)
+        else if ((await StageAsync("train", stages, () => TrainAsync(studentPath, watch, log, cancellationToken)).ConfigureAwait(false)).Cancelled)
             return Stop();
         Output.AtomicFile.WriteText(Path.Combine(Folder.Path, "report.html"), OvernightReportPage.Render(Folder.Name, Folder.Path, stages));
         return new OvernightOutcome(Folder.Path, false, stages);
     }
 
-    private async Task<RunOutcome> TrainAsync(string studentPath, Action<string, object?> stageStarted, Action<string> log, CancellationToken cancellationToken)
+    private async Task<RunOutcome> TrainAsync(string studentPath, Func<string, IRunProgress?, Task, Task> watch, Action<string> log, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(Folder.Path, "train");
         var data = new[] { Path.Combine(Folder.Path, "augment", "openai-chat.jsonl"), Path.Combine(Folder.Path, "generate", "openai-chat.jsonl") }.Where(File.Exists).ToList();
         var settings = new TrainSettings(data, studentPath, folder, new LoraOptions(),
             new TrainerOptions { MaxSteps = Options.TrainSteps, CheckpointEvery = Options.CheckpointEvery, WarmupSteps = Math.Min(10, Math.Max(1, Options.TrainSteps / 10)) }, 0.1);
         var resume = Directory.Exists(Path.Combine(folder, TrainingRun.CheckpointFolder));
-        stageStarted("train", null);
         // Training blocks in native code for hours: on its own thread, so Ctrl+C handling keeps running.
-        var result = await Task.Factory.StartNew(() => TrainingRun.Run(settings, resume, log,
+        var work = Task.Factory.StartNew(() => TrainingRun.Run(settings, resume, log,
                 step => log(FormattableString.Invariant($"train step {step.Step}: loss {step.Loss:F4}{(step.EvalLoss is { } e ? $", eval loss {e:F4}" : "")}")), cancellationToken),
-            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        await watch("train", null, work).ConfigureAwait(false);
+        var result = await work.ConfigureAwait(false);
         var last = result.Steps.LastOrDefault();
         return new RunOutcome(folder, !result.Completed,
             FormattableString.Invariant($"{result.Steps.Count} steps on {result.Device}, {result.TrainExamples} conversations, final loss {last?.Loss:F4}{(last?.EvalLoss is { } ev ? $", eval loss {ev:F4}" : "")}; adapter {result.GgufAdapter}"));

@@ -182,7 +182,7 @@ public static class AugmentExporter
             .Select(e => new DpoRow { Prompt = e.Question, Chosen = e.Answer, Rejected = e.FlawedAnswer! }).ToList();
         JsonLines.Write(Path.Combine(folder, "dpo.jsonl"), dpo.Select(d => new { prompt = d.Prompt, chosen = d.Chosen, rejected = d.Rejected }));
         await ParquetFile.WriteAsync(Path.Combine(folder, "dpo.parquet"), dpo, cancellationToken).ConfigureAwait(false);
-        AtomicFile.WriteText(Path.Combine(folder, "report.html"), AugmentReportPage.Render(run with { Usage = store.UsageTotals() }, examples, rejections, conversations));
+        AtomicFile.WriteText(Path.Combine(folder, "report.html"), AugmentReportPage.Render(run with { Usage = store.UsageTotals() }, examples, rejections, conversations, store.Throughput(40)));
         AtomicFile.WriteText(Path.Combine(folder, "README.md"),
             DatasetCardHeader.Yaml(conversations.Count, ["openai-chat.parquet", "alpaca.parquet", "sharegpt.parquet", "dpo.parquet"], ["text-generation", "question-answering"]) +
             AugmentReport.Card(stats, run with { Usage = store.UsageTotals() }, systemPrompt is not null));

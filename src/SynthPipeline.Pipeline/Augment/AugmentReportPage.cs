@@ -12,7 +12,7 @@ namespace SynthPipeline.Pipeline.Augment;
 public static class AugmentReportPage
 {
     public static string Render(AugmentDescription run, IReadOnlyList<StoredExample> examples, IReadOnlyList<StoredRejection> rejections,
-        IReadOnlyList<AugmentExporter.Conversation> conversations)
+        IReadOnlyList<AugmentExporter.Conversation> conversations, IReadOnlyList<ThroughputBucket> throughput)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(examples);
@@ -35,6 +35,7 @@ public static class AugmentReportPage
             .Section("lengths", "Answer lengths in words",
                 HtmlReport.Histogram([.. examples.Select(e => (double)Words(e.Answer))], 0, Math.Max(10, examples.Select(e => Words(e.Answer)).DefaultIfEmpty().Max()), 20, "words"))
             .Section("teacher", "Teacher usage", new XElement("p", TeacherUsageReport.Line(run.Usage)),
+                new XElement("h3", "throughput over the run"), HtmlReport.Throughput(throughput),
                 HtmlReport.Bars(run.Usage.GroupBy(u => u.Stage).Select(g => ($"{g.Key}: completion tokens", (double)g.Sum(u => u.OutputTokens)))));
         var samples = examples.Select(e => new ReportSample(true, AugmentExporter.Kind(e.Kind), "", $"Q: {e.Question}\nA: {e.Answer}", $"{e.File}#{e.Chunk} [{e.SpanStart}, {e.SpanEnd})"))
             .Concat(rejections.Select(r => new ReportSample(false, r.Stage, r.Reason, r.Text, r.Source))).ToList();

@@ -74,6 +74,14 @@ public sealed class HtmlReport(string title)
             new XElement(svg + "text", new XAttribute("x", 0), new XAttribute("y", height - bottom), FormattableString.Invariant($"{y0:0.###}")));
     }
 
+    /// <summary>Teacher throughput over the run: completion tokens per second in each time bucket, as a line.</summary>
+    public static XElement Throughput(IReadOnlyList<State.ThroughputBucket> buckets)
+    {
+        ArgumentNullException.ThrowIfNull(buckets);
+        if (buckets.Count < 2) return new XElement("p", "too few answers with times to draw");
+        return Line([.. buckets.Select(b => (b.StartSeconds, b.OutputTokens / b.WidthSeconds))], "seconds since the first answer", "completion tokens/s");
+    }
+
     /// <summary>The page, with the sample table last.</summary>
     public string Render(IReadOnlyList<ReportSample> samples, string generated)
     {

@@ -46,6 +46,7 @@ public static class SelfInstructReportPage
                 new XElement("p", $"{leading.Distinct().Count()} distinct leading words over {leading.Count} instructions; the 20 most frequent:"),
                 HtmlReport.Bars(leading.GroupBy(w => w).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(20).Select(g => (g.Key, (double)g.Count()))))
             .Section("teacher", "Teacher usage", new XElement("p", TeacherUsageReport.Line(run.Usage)),
+                new XElement("h3", "throughput over the run"), HtmlReport.Throughput(store.Throughput(40)),
                 HtmlReport.Bars(run.Usage.GroupBy(u => u.Stage).Select(g => ($"{g.Key}: completion tokens", (double)g.Sum(u => u.OutputTokens)))));
         var samples = instructions.Select(i => new ReportSample(true, "instruction", "", i.Text, $"prompt {i.PromptIndex}"))
             .Concat(rejections.Select(r => new ReportSample(false, r.Stage, r.Reason, r.Text, r.Source))).ToList();

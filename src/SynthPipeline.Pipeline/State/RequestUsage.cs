@@ -10,6 +10,9 @@ namespace SynthPipeline.Pipeline.State;
 /// </summary>
 public sealed record RequestUsage(string Stage, TeacherRole Role, string Endpoint, long InputTokens, long CachedTokens, long OutputTokens, double? Cost)
 {
+    /// <summary>When the answer arrived (for throughput over time); null when not recorded.</summary>
+    public DateTimeOffset? At { get; init; }
+
     public const string LocalEndpoint = "local";
 
     /// <summary>Response property naming the endpoint that answered (set by the router).</summary>
@@ -31,3 +34,6 @@ public sealed record RequestUsage(string Stage, TeacherRole Role, string Endpoin
 
 /// <summary>Totals of <see cref="RequestUsage"/> for one stage, role and endpoint.</summary>
 public sealed record UsageTotal(string Stage, TeacherRole Role, string Endpoint, long Requests, long InputTokens, long CachedTokens, long OutputTokens, double? Cost);
+
+/// <summary>Answers and completion tokens that arrived in one time bucket of a run (seconds from its first answer).</summary>
+public sealed record ThroughputBucket(double StartSeconds, double WidthSeconds, long Answers, long OutputTokens);

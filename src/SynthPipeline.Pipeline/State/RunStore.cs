@@ -60,7 +60,7 @@ public sealed partial class RunStore : IDisposable
                 truncated INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT, attempts INTEGER NOT NULL, output_tokens INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS instruction_similarity(id INTEGER PRIMARY KEY, most_similar TEXT NOT NULL, average REAL NOT NULL);
             CREATE TABLE IF NOT EXISTS request_usage(id TEXT PRIMARY KEY, stage TEXT NOT NULL, role TEXT NOT NULL, endpoint TEXT NOT NULL,
-                input_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost REAL);
+                input_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost REAL, at REAL);
             CREATE TABLE IF NOT EXISTS processed_prompts(k INTEGER PRIMARY KEY, accepted_after INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS instructions(id INTEGER PRIMARY KEY, prompt_k INTEGER NOT NULL, text TEXT NOT NULL,
                 most_similar TEXT, score REAL NOT NULL, is_classification INTEGER, status TEXT NOT NULL);
@@ -121,12 +121,13 @@ public sealed partial class RunStore : IDisposable
             if (usage is not null)
             {
                 using var u = Command("""
-                    INSERT INTO request_usage(id, stage, role, endpoint, input_tokens, cached_tokens, output_tokens, cost)
-                    VALUES($id, $stage, $role, $endpoint, $input, $cached, $output, $cost)
+                    INSERT INTO request_usage(id, stage, role, endpoint, input_tokens, cached_tokens, output_tokens, cost, at)
+                    VALUES($id, $stage, $role, $endpoint, $input, $cached, $output, $cost, $at)
                     ON CONFLICT(id) DO UPDATE SET stage = $stage, role = $role, endpoint = $endpoint, input_tokens = $input,
-                        cached_tokens = $cached, output_tokens = $output, cost = $cost
+                        cached_tokens = $cached, output_tokens = $output, cost = $cost, at = $at
                     """, ("$id", request.Id), ("$stage", usage.Stage), ("$role", StoredName.Of(usage.Role)), ("$endpoint", usage.Endpoint),
-                    ("$input", usage.InputTokens), ("$cached", usage.CachedTokens), ("$output", usage.OutputTokens), ("$cost", usage.Cost));
+                    ("$input", usage.InputTokens), ("$cached", usage.CachedTokens), ("$output", usage.OutputTokens), ("$cost", usage.Cost),
+                    ("$at", usage.At?.ToUnixTimeMilliseconds() / 1000.0));
                 u.Transaction = tx;
                 u.ExecuteNonQuery();
             }
@@ -138,6 +139,20 @@ public sealed partial class RunStore : IDisposable
     public IReadOnlyDictionary<int, (string MostSimilarJson, double Average)> SimilarityProfiles() =>
         Query("SELECT id, most_similar, average FROM instruction_similarity", r => (r.GetInt32(0), r.GetString(1), r.GetDouble(2)))
             .ToDictionary(x => x.Item1, x => (x.Item2, x.Item3));
+
+    /// <summary>
+    /// Answers and completion tokens per <paramref name="buckets"/> equal spans of the time between the run's first
+    /// and last recorded answer (a resumed run's pause shows as empty buckets).
+    /// </summary>
+    public IReadOnlyList<ThroughputBucket> Throughput(int buckets)
+    {
+        var times = Query("SELECT at, output_tokens FROM request_usage WHERE at IS NOT NULL ORDER BY at", r => (r.GetDouble(0), r.GetInt64(1)));
+        if (times.Count == 0) return [];
+        var first = times[0].Item1;
+        var width = Math.Max(1, (times[^1].Item1 - first) / buckets);
+        return [.. times.GroupBy(t => Math.Min(buckets - 1, (int)((t.Item1 - first) / width))).OrderBy(g => g.Key)
+            .Select(g => new ThroughputBucket(g.Key * width, width, g.Count(), g.Sum(t => t.Item2)))];
+    }
 
     /// <summary>Token and cost totals of the answered requests, per stage, role and endpoint.</summary>
     public IReadOnlyList<UsageTotal> UsageTotals() => Query("""

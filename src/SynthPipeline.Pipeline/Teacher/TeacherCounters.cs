@@ -12,6 +12,9 @@ public sealed class TeacherCounters(TimeProvider time)
 
     public TimeSpan Elapsed => time.GetElapsedTime(_started);
 
+    /// <summary>The wall-clock time, for recording when an answer arrived.</summary>
+    public DateTimeOffset Now => time.GetUtcNow();
+
     /// <summary>Tokens generated per second by this process (a resumed run's earlier tokens excluded).</summary>
     public double TokensPerSecond => Elapsed.TotalSeconds > 0 ? (GeneratedTokens - Interlocked.Read(ref _tokensAtStart)) / Elapsed.TotalSeconds : 0;
 

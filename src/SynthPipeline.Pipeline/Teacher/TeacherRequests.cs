@@ -35,7 +35,7 @@ public sealed class TeacherRequests(IReadOnlyDictionary<TeacherRole, IChatClient
         {
             var response = await roles[role].GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], options, cancellationToken).ConfigureAwait(false);
             tokens = (int)(response.Usage?.OutputTokenCount ?? 0);
-            usage = RequestUsage.Of(kind, role, response);
+            usage = RequestUsage.Of(kind, role, response) with { At = counters.Now };
             var attempts = response.AdditionalProperties?.TryGetValue(ResilientChatClient.AttemptsKey, out var a) == true ? Convert.ToInt32(a, System.Globalization.CultureInfo.InvariantCulture) : 1;
             outcome = new TeacherOutcome(response.Text, response.FinishReason == ChatFinishReason.Length, attempts, tokens, null, null);
         }

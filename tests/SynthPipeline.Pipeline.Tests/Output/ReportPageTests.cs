@@ -57,6 +57,10 @@ public sealed class ReportPageTests : IDisposable
         Assert.Equal(store.Rejections().Count, rows.Count(r => (string?)r.Attribute("class") == "rejected"));
         Assert.Contains(rows, r => (string?)r.Attribute("data-reason") == "blacklisted_keyword");
         Assert.Contains(page.Descendants("option"), o => (string?)o.Attribute("value") == "reason:blacklisted_keyword");
+        // Throughput over the run: a line once answers arrived over time, with every answer in a bucket.
+        var throughput = store.Throughput(40);
+        Assert.Equal(store.UsageTotals().Sum(t => t.Requests), throughput.Sum(b => b.Answers));
+        Assert.Equal(store.UsageTotals().Sum(t => t.OutputTokens), throughput.Sum(b => b.OutputTokens));
     }
 
     [Fact]

@@ -39,6 +39,8 @@ public sealed class RunTests
             Assert.Contains($"  {stage} ", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("4 steps on CPU", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("synth chat --lora", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(run, "report.html"), r.Stdout, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(run, "report.html")));
         // One progress renderer for the whole run: each data stage ends with its counts line.
         Assert.Contains("stage generate", r.Stderr, StringComparison.Ordinal);
         Assert.Contains("stage augment", r.Stderr, StringComparison.Ordinal);

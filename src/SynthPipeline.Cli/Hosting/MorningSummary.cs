@@ -17,6 +17,7 @@ internal static class MorningSummary
         if (!outcome.Cancelled)
         {
             stdout.WriteLine("look at:");
+            stdout.WriteLine($"  {Path.Combine(outcome.Folder, "report.html")}  (the report, for a browser: stages, funnel, reasons, charts, samples)");
             stdout.WriteLine($"  {Path.Combine(outcome.Folder, "augment", "README.md")}  (the dataset card: counts, rejections, teacher usage)");
             stdout.WriteLine($"  {Path.Combine(outcome.Folder, "augment", "openai-chat.jsonl")}, {Path.Combine(outcome.Folder, "generate", "alpaca_data.json")}  (training data; Parquet beside them)");
             stdout.WriteLine($"  {Path.Combine(outcome.Folder, "augment", "rejected.jsonl")}  (what was dropped and why)");

@@ -86,7 +86,9 @@ public sealed partial class EndpointRouter : IChatClient
                         break;
                     }
                     yielded = true;
-                    usage = update.Contents.OfType<UsageContent>().LastOrDefault()?.Details ?? usage;
+                    // Once per streamed event (about a token each): a plain loop, no LINQ enumerator per event.
+                    foreach (var content in update.Contents)
+                        if (content is UsageContent u) usage = u.Details;
                     yield return update;
                 }
             }

@@ -27,8 +27,19 @@ public sealed record TrainerOptions
     public int CheckpointEvery { get; init; } = 50;
 }
 
-/// <summary>One optimizer step's record.</summary>
-public sealed record StepRecord(int Step, double Loss, double LearningRate, double? EvalLoss, long Tokens);
+/// <summary>One optimizer step's record; a DPO step also carries its preference metrics (and on evaluation, the held-out ones).</summary>
+public sealed record StepRecord(int Step, double Loss, double LearningRate, double? EvalLoss, long Tokens)
+{
+    public PreferenceMetrics? Preference { get; init; }
+
+    public PreferenceMetrics? EvalPreference { get; init; }
+}
+
+/// <summary>
+/// DPO's view of a step: the implicit rewards β·(log π − log π_ref) of the chosen and rejected answers (means), their
+/// margin, and the share of pairs whose chosen answer has the higher reward.
+/// </summary>
+public sealed record PreferenceMetrics(double ChosenReward, double RejectedReward, double Margin, double Accuracy);
 
 /// <summary>
 /// Trains LoRA matrices on tokenized conversations: masked next-token cross-entropy (only trainable assistant tokens
@@ -38,24 +49,13 @@ public sealed record StepRecord(int Step, double Loss, double LearningRate, doub
 /// </summary>
 public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, TrainerOptions options, int padToken)
 {
-    private const float Beta1 = 0.9f, Beta2 = 0.999f, Epsilon = 1e-8f;
-    private readonly Dictionary<string, (Tensor M, Tensor V)> _moments = [];
+    private readonly LoraOptimizer _optimizer = new(lora, options);
 
-    public int Step { get; private set; }
+    public int Step => _optimizer.Step;
 
     /// <summary>The micro-batches of one epoch: shuffled by (seed, epoch), then sorted by length within windows of 16 batches.</summary>
-    public static List<List<TokenizedExample>> Batches(IReadOnlyList<TokenizedExample> examples, int batchSize, int seed, int epoch)
-    {
-        ArgumentNullException.ThrowIfNull(examples);
-        var rng = new Random(unchecked(seed * 7919 + epoch));
-        var order = examples.ToArray();
-        rng.Shuffle(order);
-        var batches = new List<List<TokenizedExample>>();
-        foreach (var window in order.Chunk(batchSize * 16))
-            batches.AddRange(window.OrderBy(e => e.Tokens.Length).Chunk(batchSize).Select(c => c.ToList()));
-        rng.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batches));
-        return batches;
-    }
+    public static List<List<TokenizedExample>> Batches(IReadOnlyList<TokenizedExample> examples, int batchSize, int seed, int epoch) =>
+        TrainingSchedule.Batches(examples, e => e.Tokens.Length, batchSize, seed, epoch);
 
     /// <summary>Micro-batch number <paramref name="index"/> of the run (epochs follow one another).</summary>
     public List<TokenizedExample> MicroBatch(IReadOnlyList<TokenizedExample> train, int index)
@@ -93,20 +93,10 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
             }
     }
 
-    public int TotalSteps(int trainCount)
-    {
-        var perEpoch = (int)Math.Ceiling(Math.Ceiling(trainCount / (double)options.BatchSize) / options.GradientAccumulation);
-        var total = perEpoch * options.Epochs;
-        return options.MaxSteps > 0 ? Math.Min(options.MaxSteps, total) : total;
-    }
+    public int TotalSteps(int trainCount) => TrainingSchedule.TotalSteps(options, trainCount);
 
     /// <summary>Warm-up from 0 to the peak, then cosine decay to 10% of it.</summary>
-    public double LearningRateAt(int step, int total)
-    {
-        if (step < options.WarmupSteps) return options.LearningRate * (step + 1) / (double)options.WarmupSteps;
-        var progress = total <= options.WarmupSteps ? 1 : (step - options.WarmupSteps) / (double)Math.Max(1, total - options.WarmupSteps);
-        return options.LearningRate * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, progress))));
-    }
+    public double LearningRateAt(int step, int total) => TrainingSchedule.LearningRateAt(options, step, total);
 
     /// <summary>Mean loss over the trainable tokens of a batch (a graph when <paramref name="training"/>).</summary>
     public Tensor Loss(IReadOnlyList<TokenizedExample> batch, bool training)
@@ -168,8 +158,7 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
                 tokens += batch.Sum(e => e.TrainedCount);
             }
             var lr = LearningRateAt(Step, total);
-            ApplyAdamW(lr);
-            Step++;
+            _optimizer.Apply(lr);
             double? evalLoss = null;
             var checkpointNow = checkpoint?.Invoke(Step) ?? false;
             if (eval.Count > 0 && (checkpointNow || Step == total)) evalLoss = Evaluate(eval);
@@ -193,122 +182,9 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
         return weight == 0 ? 0 : sum / weight;
     }
 
-    // The moments of all adapter tensors live in two flat buffers, and _moments holds views into them (by name, for
-    // checkpoints). One step is then a handful of kernels over every parameter at once instead of a dozen per tensor:
-    // with 128 adapter tensors the per-tensor loop launched about 2,000 small kernels per step, as PyTorch's foreach
-    // AdamW avoids.
-    private Tensor? _flatM, _flatV;
-
-    private void ApplyAdamW(double lr)
-    {
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        var parameters = lora.Pairs.SelectMany(p => new[] { ($"{p.Key}.lora_a", p.Value.A), ($"{p.Key}.lora_b", p.Value.B) })
-            .Where(p => p.Item2.grad is not null).ToList();
-        if (parameters.Count == 0) return;
-        EnsureFlatMoments(parameters);
-        var g = cat(parameters.Select(p => p.Item2.grad!.flatten()).ToArray());
-        // Clip by the global norm of all gradients, read back once.
-        var norm = g.norm().item<float>();
-        var clip = options.MaxGradNorm > 0 && norm > options.MaxGradNorm ? options.MaxGradNorm / (norm + 1e-6) : 1.0;
-        var t = Step + 1;
-        var correction1 = 1 - Math.Pow(Beta1, t);
-        var correction2 = 1 - Math.Pow(Beta2, t);
-        if (clip != 1.0) g.mul_(clip);
-        _flatM!.mul_(Beta1).add_(g, alpha: 1 - Beta1);
-        _flatV!.mul_(Beta2).addcmul_(g, g, value: 1 - Beta2);
-        var update = (_flatM / correction1).div_((_flatV / correction2).sqrt_().add_(Epsilon)).mul_(-lr);
-        long offset = 0;
-        foreach (var (_, p) in parameters)
-        {
-            var n = p.numel();
-            if (options.WeightDecay > 0) p.mul_(1 - lr * options.WeightDecay);
-            p.add_(update.narrow(0, offset, n).view_as(p));
-            p.grad!.zero_();
-            offset += n;
-        }
-    }
-
-    /// <summary>Flat moment buffers in the order of <paramref name="parameters"/>, seeded from loaded (or earlier) moments.</summary>
-    private void EnsureFlatMoments(List<(string Name, Parameter P)> parameters)
-    {
-        var total = parameters.Sum(p => p.P.numel());
-        if (_flatM is not null && _flatM.numel() == total) return;
-        var device = parameters[0].P.device;
-        Tensor Gather(Func<(Tensor M, Tensor V), Tensor> pick) => cat(parameters.Select(p =>
-            (_moments.TryGetValue(p.Name, out var m) ? pick(m) : zeros_like(p.P)).flatten().to(device)).ToArray());
-        var flatM = Gather(m => m.M).DetachFromDisposeScope();
-        var flatV = Gather(m => m.V).DetachFromDisposeScope();
-        foreach (var (m, v) in _moments.Values)
-        {
-            m.Dispose();
-            v.Dispose();
-        }
-        _moments.Clear();
-        long offset = 0;
-        foreach (var (name, p) in parameters)
-        {
-            var n = p.numel();
-            _moments[name] = (flatM.narrow(0, offset, n).view_as(p).DetachFromDisposeScope(), flatV.narrow(0, offset, n).view_as(p).DetachFromDisposeScope());
-            offset += n;
-        }
-        _flatM?.Dispose();
-        _flatV?.Dispose();
-        (_flatM, _flatV) = (flatM, flatV);
-    }
-
     /// <summary>Writes the adapter, the optimizer moments and the step, atomically, to <paramref name="folder"/>.</summary>
-    public void SaveCheckpoint(string folder)
-    {
-        Directory.CreateDirectory(folder);
-        var tensors = new List<NamedTensor>();
-        foreach (var (name, (a, b)) in lora.Pairs)
-        {
-            tensors.Add(ToNamed($"{name}.lora_a", a));
-            tensors.Add(ToNamed($"{name}.lora_b", b));
-        }
-        foreach (var (name, (m, v)) in _moments)
-        {
-            tensors.Add(ToNamed($"{name}.adam_m", m));
-            tensors.Add(ToNamed($"{name}.adam_v", v));
-        }
-        Safetensors.Write(Path.Combine(folder, "checkpoint.safetensors"), tensors,
-            new Dictionary<string, string> { ["step"] = Step.ToString(CultureInfo.InvariantCulture), ["options"] = JsonSerializer.Serialize(options) });
-    }
+    public void SaveCheckpoint(string folder) => _optimizer.Save(folder, JsonSerializer.Serialize(options));
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
-    public void LoadCheckpoint(string folder)
-    {
-        var (tensors, metadata) = Safetensors.Read(Path.Combine(folder, "checkpoint.safetensors"));
-        var byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        using var noGrad = no_grad();
-        foreach (var (name, (a, b)) in lora.Pairs)
-        {
-            Copy(byName, $"{name}.lora_a", a);
-            Copy(byName, $"{name}.lora_b", b);
-            if (byName.TryGetValue($"{name}.lora_a.adam_m", out _))
-            {
-                foreach (var part in new[] { "lora_a", "lora_b" })
-                {
-                    var key = $"{name}.{part}";
-                    var like = part == "lora_a" ? a : b;
-                    var m = zeros_like(like).DetachFromDisposeScope();
-                    var v = zeros_like(like).DetachFromDisposeScope();
-                    Copy(byName, $"{key}.adam_m", m);
-                    Copy(byName, $"{key}.adam_v", v);
-                    _moments[key] = (m, v);
-                }
-            }
-        }
-        Step = int.Parse(metadata["step"], CultureInfo.InvariantCulture);
-    }
-
-    private static NamedTensor ToNamed(string name, Tensor t) => new(name, t.shape, t.detach().cpu().to(ScalarType.Float32).data<float>().ToArray());
-
-    private static void Copy(Dictionary<string, NamedTensor> from, string name, Tensor into)
-    {
-        if (!from.TryGetValue(name, out var t)) throw new UserErrorException($"the checkpoint lacks {name}");
-        if (!t.Shape.SequenceEqual(into.shape)) throw new UserErrorException($"checkpoint tensor {name} has shape [{string.Join(", ", t.Shape)}], expected [{string.Join(", ", into.shape)}]");
-        into.copy_(tensor(t.Values, t.Shape).to(into.device));
-    }
+    public void LoadCheckpoint(string folder) => _optimizer.Load(folder);
 }

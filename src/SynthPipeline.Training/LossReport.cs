@@ -9,13 +9,23 @@ public static class LossReport
     public static void WriteCsv(string path, IReadOnlyList<StepRecord> steps)
     {
         ArgumentNullException.ThrowIfNull(steps);
-        var s = new StringBuilder("step,loss,learning_rate,eval_loss,trained_tokens\n");
+        // DPO runs add their reward columns; an SFT run's file keeps the five it always had.
+        var preference = steps.Any(r => r.Preference is not null);
+        var s = new StringBuilder("step,loss,learning_rate,eval_loss,trained_tokens");
+        s.Append(preference ? ",reward_chosen,reward_rejected,reward_margin,reward_accuracy,eval_reward_accuracy\n" : "\n");
         foreach (var r in steps)
-            s.Append(CultureInfo.InvariantCulture, $"{r.Step},{r.Loss:G6},{r.LearningRate:G6},{(r.EvalLoss is { } e ? e.ToString("G6", CultureInfo.InvariantCulture) : "")},{r.Tokens}\n");
+        {
+            s.Append(CultureInfo.InvariantCulture, $"{r.Step},{r.Loss:G6},{r.LearningRate:G6},{Optional(r.EvalLoss)},{r.Tokens}");
+            if (preference)
+                s.Append(CultureInfo.InvariantCulture, $",{Optional(r.Preference?.ChosenReward)},{Optional(r.Preference?.RejectedReward)},{Optional(r.Preference?.Margin)},{Optional(r.Preference?.Accuracy)},{Optional(r.EvalPreference?.Accuracy)}");
+            s.Append('\n');
+        }
         var temp = path + ".tmp";
         File.WriteAllText(temp, s.ToString());
         File.Move(temp, path, overwrite: true);
     }
+
+    private static string Optional(double? value) => value is { } v ? v.ToString("G6", CultureInfo.InvariantCulture) : "";
 
     public static void WritePng(string path, IReadOnlyList<StepRecord> steps)
     {
@@ -30,7 +40,7 @@ public static class LossReport
             eval.LegendText = "eval loss";
         }
         plot.XLabel("optimizer step");
-        plot.YLabel("cross-entropy (nats per trained token)");
+        plot.YLabel(steps.Any(r => r.Preference is not null) ? "DPO loss (-log sigmoid of the reward margin)" : "cross-entropy (nats per trained token)");
         plot.ShowLegend();
         plot.SavePng(path, 900, 500);
     }

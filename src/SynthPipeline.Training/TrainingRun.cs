@@ -2,6 +2,7 @@ using System.Text.Json;
 using SynthPipeline.Llama;
 using SynthPipeline.Llama.Gguf;
 using SynthPipeline.Training.Data;
+using SynthPipeline.Training.Dpo;
 using static TorchSharp.torch;
 using SynthPipeline.Core;
 
@@ -13,8 +14,24 @@ public sealed record TrainSettings(IReadOnlyList<string> DataFiles, string Model
 {
     public string? TokenizerPath { get; init; }
 
+    /// <summary>Supervised fine-tuning on conversations, or DPO on preference pairs.</summary>
+    public TrainingMethod Method { get; init; } = TrainingMethod.Sft;
+
+    /// <summary>DPO's β: how far the policy may move from the reference (higher keeps it closer).</summary>
+    public double Beta { get; init; } = 0.1;
+
     /// <summary>Also write the untrained adapter (peft-initial/) and every step's padded batches (schedule.jsonl), for a PyTorch + PEFT reference run.</summary>
     public bool ExportReference { get; init; }
+}
+
+/// <summary>What <c>synth train</c> optimises.</summary>
+public enum TrainingMethod
+{
+    /// <summary>Next-token cross-entropy on the assistant turns of conversations.</summary>
+    Sft,
+
+    /// <summary>Direct Preference Optimization on {prompt, chosen, rejected} pairs.</summary>
+    Dpo,
 }
 
 /// <summary>What a finished (or stopped) run left behind.</summary>
@@ -54,35 +71,11 @@ public static class TrainingRun
         if (student.Vocab.TokenCount != model.Config.VocabSize)
             throw new UserErrorException($"the tokenizer '{tokenizerPath}' has {student.Vocab.TokenCount} tokens but the model's embedding has {model.Config.VocabSize} rows");
         var tokenizer = new ChatTokenizer(student);
-        var examples = new List<TokenizedExample>();
-        var skipped = 0;
-        foreach (var file in settings.DataFiles)
-            foreach (var conversation in ConversationReader.Read(file))
-            {
-                var e = tokenizer.Tokenize(conversation, settings.Trainer.SequenceLength);
-                if (e.TrainedCount == 0) skipped++;
-                else examples.Add(e);
-            }
-        if (examples.Count == 0)
-            throw new TrainingDataException($"{string.Join(", ", settings.DataFiles)}: no conversation has an assistant turn to train on ({skipped} without one)");
-        if (skipped > 0) log($"{skipped} conversation(s) without a trainable assistant turn were skipped");
-
-        var order = examples.ToArray();
-        new Random(settings.Trainer.Seed).Shuffle(order);
-        var evalCount = (int)Math.Round(order.Length * settings.EvalFraction);
-        var eval = order[..evalCount];
-        var train = order[evalCount..];
-        log($"{train.Length} training and {eval.Length} evaluation conversations, {train.Sum(e => e.TrainedCount)} trained tokens per epoch");
-
         Directory.CreateDirectory(settings.Output);
         using var lora = new LoraWeights(model, settings.Lora, settings.Trainer.Seed);
-        var trainer = new LoraTrainer(model, lora, settings.Trainer, padToken: 0);
-        if (settings.ExportReference && !resume)
-        {
-            AdapterExporter.WritePeft(Path.Combine(settings.Output, "peft-initial"), model.Config, lora, Path.GetFileNameWithoutExtension(settings.ModelPath));
-            trainer.DumpSchedule(train, Path.Combine(settings.Output, "schedule.jsonl"));
-            log("wrote peft-initial/ and schedule.jsonl for a reference run");
-        }
+        var trainer = settings.Method == TrainingMethod.Dpo
+            ? PrepareDpo(settings, model, lora, tokenizer, log)
+            : PrepareSft(settings, model, lora, tokenizer, resume, log);
         var historyPath = Path.Combine(settings.Output, "history.json");
         var steps = new List<StepRecord>();
         var checkpoint = Path.Combine(settings.Output, CheckpointFolder);
@@ -92,8 +85,8 @@ public static class TrainingRun
                 throw new UserErrorException($"--resume: '{settings.Output}' has no checkpoint to continue from");
             trainer.LoadCheckpoint(checkpoint);
             if (File.Exists(historyPath))
-                steps.AddRange(JsonSerializer.Deserialize<List<StepRecord>>(File.ReadAllText(historyPath))!.Where(s => s.Step <= trainer.Step));
-            log($"resuming at step {trainer.Step}");
+                steps.AddRange(JsonSerializer.Deserialize<List<StepRecord>>(File.ReadAllText(historyPath))!.Where(s => s.Step <= trainer.Step()));
+            log($"resuming at step {trainer.Step()}");
         }
 
         void SaveState()
@@ -107,7 +100,7 @@ public static class TrainingRun
         var completed = false;
         try
         {
-            trainer.Train(train, eval, r =>
+            trainer.Train(r =>
             {
                 steps.Add(r);
                 onStep(r);
@@ -116,7 +109,7 @@ public static class TrainingRun
                 if (settings.Trainer.CheckpointEvery <= 0 || step % settings.Trainer.CheckpointEvery != 0) return false;
                 SaveState();
                 return true;
-            }, cancellationToken: cancellationToken);
+            }, cancellationToken);
             completed = true;
         }
         catch (OperationCanceledException)
@@ -127,7 +120,7 @@ public static class TrainingRun
         if (!completed)
         {
             WritePlot(settings.Output, steps, log);
-            return new TrainResult(device.type.ToString(), train.Length, eval.Length, skipped, steps, null, null, false);
+            return new TrainResult(device.type.ToString(), trainer.TrainCount, trainer.EvalCount, trainer.Skipped, steps, null, null, false);
         }
 
         var ggufAdapter = Path.Combine(settings.Output, "adapter.gguf");
@@ -135,7 +128,71 @@ public static class TrainingRun
         var peft = Path.Combine(settings.Output, "peft");
         AdapterExporter.WritePeft(peft, model.Config, lora, Path.GetFileNameWithoutExtension(settings.ModelPath));
         WritePlot(settings.Output, steps, log);
-        return new TrainResult(device.type.ToString(), train.Length, eval.Length, skipped, steps, ggufAdapter, peft, true);
+        return new TrainResult(device.type.ToString(), trainer.TrainCount, trainer.EvalCount, trainer.Skipped, steps, ggufAdapter, peft, true);
+    }
+
+    /// <summary>A trainer bound to its data: the SFT or DPO loop behind one shape.</summary>
+    private sealed record PreparedTrainer(int TrainCount, int EvalCount, int Skipped, Func<int> Step, Action<string> SaveCheckpoint, Action<string> LoadCheckpoint,
+        Action<Action<StepRecord>, Func<int, bool>, CancellationToken> Train);
+
+    private static PreparedTrainer PrepareSft(TrainSettings settings, LlamaTransformer model, LoraWeights lora, ChatTokenizer tokenizer, bool resume, Action<string> log)
+    {
+        var examples = new List<TokenizedExample>();
+        var skipped = 0;
+        foreach (var file in settings.DataFiles)
+            foreach (var conversation in ConversationReader.Read(file))
+            {
+                var e = tokenizer.Tokenize(conversation, settings.Trainer.SequenceLength);
+                if (e.TrainedCount == 0) skipped++;
+                else examples.Add(e);
+            }
+        if (examples.Count == 0)
+            throw new TrainingDataException($"{string.Join(", ", settings.DataFiles)}: no conversation has an assistant turn to train on ({skipped} without one)");
+        if (skipped > 0) log($"{skipped} conversation(s) without a trainable assistant turn were skipped");
+        var (train, eval) = Split(examples, settings);
+        log($"{train.Length} training and {eval.Length} evaluation conversations, {train.Sum(e => e.TrainedCount)} trained tokens per epoch");
+        var trainer = new LoraTrainer(model, lora, settings.Trainer, padToken: 0);
+        if (settings.ExportReference && !resume)
+        {
+            AdapterExporter.WritePeft(Path.Combine(settings.Output, "peft-initial"), model.Config, lora, Path.GetFileNameWithoutExtension(settings.ModelPath));
+            trainer.DumpSchedule(train, Path.Combine(settings.Output, "schedule.jsonl"));
+            log("wrote peft-initial/ and schedule.jsonl for a reference run");
+        }
+        return new PreparedTrainer(train.Length, eval.Length, skipped, () => trainer.Step, trainer.SaveCheckpoint, trainer.LoadCheckpoint,
+            (onStep, checkpoint, ct) => trainer.Train(train, eval, onStep, checkpoint, cancellationToken: ct));
+    }
+
+    private static PreparedTrainer PrepareDpo(TrainSettings settings, LlamaTransformer model, LoraWeights lora, ChatTokenizer tokenizer, Action<string> log)
+    {
+        if (!(settings.Beta > 0)) throw new UserErrorException($"--beta {settings.Beta} must be positive");
+        if (settings.ExportReference) throw new UserErrorException("--export-reference writes SFT batches; it does not apply to --method dpo");
+        var pairs = new List<PreferenceExample>();
+        var skipped = 0;
+        foreach (var file in settings.DataFiles)
+            foreach (var pair in PreferenceReader.Read(file))
+            {
+                var chosen = tokenizer.Tokenize(pair.ChosenConversation, settings.Trainer.SequenceLength);
+                var rejected = tokenizer.Tokenize(pair.RejectedConversation, settings.Trainer.SequenceLength);
+                // A pair cut so short that an answer lost every token has nothing to prefer.
+                if (chosen.TrainedCount == 0 || rejected.TrainedCount == 0) skipped++;
+                else pairs.Add(new PreferenceExample(chosen, rejected));
+            }
+        if (pairs.Count == 0)
+            throw new TrainingDataException($"{string.Join(", ", settings.DataFiles)}: no preference pair fits --seq {settings.Trainer.SequenceLength} with both answers ({skipped} skipped)");
+        if (skipped > 0) log($"{skipped} pair(s) whose prompt filled --seq {settings.Trainer.SequenceLength} were skipped");
+        var (train, eval) = Split(pairs, settings);
+        log($"DPO (beta {settings.Beta}) on {train.Length} training and {eval.Length} evaluation pairs, {train.Sum(p => p.TokenCount)} tokens per epoch; the reference is the base with the adapter off");
+        var trainer = new DpoTrainer(model, lora, settings.Trainer, settings.Beta, padToken: 0);
+        return new PreparedTrainer(train.Length, eval.Length, skipped, () => trainer.Step, trainer.SaveCheckpoint, trainer.LoadCheckpoint,
+            (onStep, checkpoint, ct) => trainer.Train(train, eval, onStep, checkpoint, cancellationToken: ct));
+    }
+
+    private static (T[] Train, T[] Eval) Split<T>(List<T> items, TrainSettings settings)
+    {
+        var order = items.ToArray();
+        new Random(settings.Trainer.Seed).Shuffle(order);
+        var evalCount = (int)Math.Round(order.Length * settings.EvalFraction);
+        return (order[evalCount..], order[..evalCount]);
     }
 
     /// <summary>loss.png, last: a machine without the plot's native library (SkiaSharp) still gets the adapters and loss.csv.</summary>

@@ -33,9 +33,11 @@ internal static class TrainCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 42 };
         var reference = new Option<bool>("--export-reference") { Description = "Also write the untrained adapter (peft-initial/) and every step's batches (schedule.jsonl) for a PyTorch + PEFT comparison" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 50, Description = "Optimizer steps between checkpoints" };
+        var method = new Option<TrainingMethod>("--method") { DefaultValueFactory = _ => TrainingMethod.Sft, Description = "sft: conversations (--data chat files); dpo: {prompt, chosen, rejected} pairs (--data dpo.jsonl)" };
+        var beta = new Option<double>("--beta") { DefaultValueFactory = _ => 0.1, Description = "DPO: how close the policy stays to the base (higher: closer)" };
         var command = new Command("train", "Train a LoRA adapter on generated data; writes adapter.gguf (llama.cpp) and peft/ (PEFT)")
         {
-            data, model, tokenizer, output, resume, rank, alpha, dropout, targets, epochs, maxSteps, lr, warmup, batch, accumulate, sequence, evalFraction, seed, checkpointEvery, reference,
+            data, model, tokenizer, output, resume, rank, alpha, dropout, targets, epochs, maxSteps, lr, warmup, batch, accumulate, sequence, evalFraction, seed, checkpointEvery, reference, method, beta,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -68,7 +70,7 @@ internal static class TrainCommand
                     BatchSize = parse.GetValue(batch), GradientAccumulation = parse.GetValue(accumulate), SequenceLength = parse.GetValue(sequence),
                     Seed = parse.GetValue(seed), CheckpointEvery = parse.GetValue(checkpointEvery),
                 },
-                parse.GetValue(evalFraction)) { TokenizerPath = parse.GetValue(tokenizer), ExportReference = parse.GetValue(reference) };
+                parse.GetValue(evalFraction)) { TokenizerPath = parse.GetValue(tokenizer), ExportReference = parse.GetValue(reference), Method = parse.GetValue(method), Beta = parse.GetValue(beta) };
             var started = TimeProvider.System.GetTimestamp();
             // Training blocks for hours in native code: on its own thread, so Ctrl+C handling (which cancels the token
             // and waits for the checkpoint) keeps running.
@@ -76,7 +78,7 @@ internal static class TrainCommand
             {
                 var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
                 stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"step {r.Step}: loss {r.Loss:F4}, lr {r.LearningRate:G3}{(r.EvalLoss is { } e ? $", eval loss {e:F4}" : "")}, {r.Tokens} trained tokens, {seconds:F1} s"));
+                    $"step {r.Step}: loss {r.Loss:F4}, lr {r.LearningRate:G3}{(r.EvalLoss is { } e ? $", eval loss {e:F4}" : "")}{(r.Preference is { } p ? $", margin {p.Margin:F4}, accuracy {p.Accuracy:P0}" : "")}, {r.Tokens} trained tokens, {seconds:F1} s"));
             }, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             if (!result.Completed)
             {

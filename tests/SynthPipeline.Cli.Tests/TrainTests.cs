@@ -63,6 +63,35 @@ public sealed class TrainTests
     }
 
     [Fact]
+    public async Task TrainDpo_TrlPairs_TrainsResumesAndReportsRewards()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var pairs = Path.Combine(dir, "dpo.jsonl");
+        File.WriteAllLines(pairs, Enumerable.Range(0, 8).Select(i =>
+            $$"""{"prompt":"Is water number {{i}} dry?","chosen":"No, actually water is wet.","rejected":"Yes, water number {{i}} is dry."}"""));
+        var first = await SynthProcess.RunAsync(dir, null, "train", "--method", "dpo", "--beta", "0.2", "--data", pairs, "--epochs", "10", "--max-steps", "3",
+            "--checkpoint-every", "3", "--eval-fraction", "0.25", "--out", "run");
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Contains("DPO (beta 0.2) on 6 training and 2 evaluation pairs", first.Stderr, StringComparison.Ordinal);
+        Assert.Contains("margin", first.Stderr, StringComparison.Ordinal);
+        var second = await SynthProcess.RunAsync(dir, null, "train", "--method", "dpo", "--beta", "0.2", "--data", pairs, "--epochs", "10", "--max-steps", "5",
+            "--eval-fraction", "0.25", "--resume", "run");
+        Assert.True(second.ExitCode == 0, second.Stderr);
+        Assert.Contains("resuming at step 3", second.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("step 3:", second.Stderr, StringComparison.Ordinal);
+        var csv = File.ReadAllLines(Path.Combine(dir, "run", "loss.csv"));
+        Assert.Equal("step,loss,learning_rate,eval_loss,trained_tokens,reward_chosen,reward_rejected,reward_margin,reward_accuracy,eval_reward_accuracy", csv[0]);
+        Assert.Equal(6, csv.Length);
+        Assert.Equal(["1", "2", "3", "4", "5"], csv.Skip(1).Select(l => l.Split(',')[0]));
+        Assert.True(File.Exists(Path.Combine(dir, "run", "adapter.gguf")));
+
+        File.AppendAllLines(pairs, ["""{"prompt":"q","chosen":"a"}"""]);
+        var bad = await SynthProcess.RunAsync(dir, null, "train", "--method", "dpo", "--data", pairs, "--out", "run2");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains($"{pairs}:9: missing \"rejected\"", bad.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Train_CtrlC_SavesACheckpointAndExitsWith130()
     {
         var dir = SynthProcess.ScratchDirectory();

@@ -17,7 +17,8 @@ public sealed class ArchitectureTests
         ["SynthPipeline.Pipeline.Report"] = ["State", "Output"],
         ["SynthPipeline.Pipeline.SelfInstruct"] = ["Teacher", "State", "Output", "Progress", "Graph", "Report"],
         ["SynthPipeline.Pipeline.Augment"] = ["Teacher", "State", "Output", "Progress", "Graph", "Report"],
-        ["SynthPipeline.Pipeline.Run"] = ["SelfInstruct", "Augment", "Teacher", "State", "Output", "Progress", "Graph", "Report"],
+        ["SynthPipeline.Pipeline.Eval"] = ["Augment", "Teacher", "State", "Output", "Progress", "Report"],
+        ["SynthPipeline.Pipeline.Run"] = ["SelfInstruct", "Augment", "Eval", "Teacher", "State", "Output", "Progress", "Graph", "Report"],
     };
 
     [Fact]

@@ -20,11 +20,12 @@ internal static class RunCommand
         var runName = new Option<string?>("--run-name") { Description = "Name of the run's folder (default: run-<time>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue a run: its folder, or its name under the output folder" };
         var skipTrain = new Option<bool>("--skip-train") { Description = "Stop after the data" };
+        var skipEval = new Option<bool>("--skip-eval") { Description = "Stop after training: no evaluation of base against adapter" };
         var trainSteps = new Option<int?>("--train-steps") { Description = "LoRA optimizer steps (0: one epoch; overrides Run:TrainSteps)" };
         var teacherFlags = new TeacherFlags();
         var command = new Command("run", "The overnight run: Self-Instruct, variants and grounded questions, mixed conversations, exports and a LoRA adapter, in one resumable folder")
         {
-            seeds, corpus, count, student, output, runName, resume, skipTrain, trainSteps,
+            seeds, corpus, count, student, output, runName, resume, skipTrain, skipEval, trainSteps,
         };
         teacherFlags.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -42,8 +43,10 @@ internal static class RunCommand
             if (parse.GetValue(runName) is { } r) options.RunName = r;
             if (parse.GetValue(trainSteps) is { } t) options.TrainSteps = t;
             if (parse.GetValue(skipTrain)) options.SkipTrain = true;
+            if (parse.GetValue(skipEval)) options.SkipEval = true;
             var generate = AppConfiguration.Bind<GenerateOptions>(configuration, GenerateOptions.Section);
             var augment = AppConfiguration.Bind<AugmentOptions>(configuration, AugmentOptions.Section);
+            var eval = AppConfiguration.Bind<EvalOptions>(configuration, EvalOptions.Section).Validate();
 
             var stderr = ConsoleExtensions.ForStandardError();
             using var run = OvernightRun.Open(options, parse.GetValue(resume), TimeProvider.System);
@@ -54,7 +57,7 @@ internal static class RunCommand
             LocalTeacher.InitializeNative(teacherOptions, loggers);
             stderr.MarkupLineInterpolated($"[grey]{(run.Folder.IsResume ? "resuming" : "starting")} run {run.Folder.Path}[/]");
             var live = !Console.IsErrorRedirected;
-            var outcome = await run.RunAsync(teacher.Teacher, teacherOptions, generate, augment, studentPath, loggers, (stage, progress, work) =>
+            var outcome = await run.RunAsync(teacher.Teacher, teacherOptions, generate, augment, eval, studentPath, loggers, (stage, progress, work) =>
             {
                 // One renderer, stage after stage: the stage's counts, rejections and ETA, live in a terminal, as lines otherwise.
                 stderr.MarkupLineInterpolated($"[bold]stage {stage}[/]");

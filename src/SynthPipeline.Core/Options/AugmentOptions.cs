@@ -119,6 +119,13 @@ public sealed class AugmentOptions
     [Range(0.0, 1.0)]
     public double RougeThreshold { get; set; } = 0.7;
 
+    /// <summary>
+    /// Share of the accepted examples of each kind held out as evaluation probes (<c>probes.jsonl</c>, read by
+    /// <c>synth eval</c>) and left out of every training file; 0 holds out none. <c>synth run</c> sets <c>Run:HoldOut</c>.
+    /// </summary>
+    [Range(0.0, 0.5)]
+    public double HoldOut { get; set; }
+
     /// <summary>Share of conversations that carry the system prompt.</summary>
     [Range(0.0, 1.0)]
     public double SystemPromptShare { get; set; } = 0.5;

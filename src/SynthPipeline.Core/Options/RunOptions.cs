@@ -36,6 +36,16 @@ public sealed class RunOptions
     [Range(0, 10_000_000)]
     public int TrainSteps { get; set; }
 
+    /// <summary>
+    /// Share of the accepted examples of each kind held out as probes (<c>augment/probes.jsonl</c>): never trained
+    /// on, and what the evaluation stage asks the base and the adapter.
+    /// </summary>
+    [Range(0.0, 0.5)]
+    public double HoldOut { get; set; } = 0.1;
+
+    /// <summary>Stop after training: no evaluation stage.</summary>
+    public bool SkipEval { get; set; }
+
     /// <summary>Optimizer steps between training checkpoints (a kill loses at most these).</summary>
     [Range(1, 100_000)]
     public int CheckpointEvery { get; set; } = 10;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using SynthPipeline.Core.Augment;
+using SynthPipeline.Core.Eval;
 using SynthPipeline.Core.Novelty;
 using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.Augment;
@@ -133,7 +134,12 @@ public static class AugmentExporter
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(options);
-        var (examples, nearDuplicates) = dataset;
+        var (deduplicated, nearDuplicates) = dataset;
+        // Probes are taken out before anything is written, so no training file can contain one.
+        var (heldOut, examples) = ProbeSplit.Split(deduplicated, e => e.Kind, e => e.Id, options.HoldOut, options.Seed);
+        var probesFile = Path.Combine(folder, ProbeFile.FileName);
+        if (heldOut.Count > 0) ProbeFile.Write(probesFile, heldOut.Select(e => new Probe(e.Id, e.Kind, e.Question, e.Answer, null, $"{e.File}#{e.Chunk}")));
+        else File.Delete(probesFile);
         var (conversations, mixedCount) = Conversations(examples, options, systemPrompt);
         object Provenance(StoredExample e) => new { example = e.Id, kind = Kind(e.Kind), file = e.File, chunk = e.Chunk, start = e.SpanStart, end = e.SpanEnd };
         JsonLines.Write(Path.Combine(folder, "openai-chat.jsonl"), conversations.Select(c => new
@@ -166,6 +172,7 @@ public static class AugmentExporter
         if (systemPrompt is not null) AtomicFile.WriteText(systemFile, systemPrompt + "\n");
         else File.Delete(systemFile);
         var stats = AugmentReport.Stats(store, examples, rejections, conversations, mixedCount, run, options);
+        stats["held_out_probes"] = heldOut.Count;
         AtomicFile.WriteText(Path.Combine(folder, "stats.json"), stats.ToJsonString(JsonLines.Indented));
         await ParquetFile.WriteAsync(Path.Combine(folder, "openai-chat.parquet"), conversations.Select(c => new ChatRow
         {

@@ -115,7 +115,28 @@ public sealed class HtmlReport(string title)
                 new XElement("p", new XAttribute("class", "generated"), generated),
                 _sections, table,
                 new XElement("script", Script)));
+        // Model text can hold control characters (a random-weight model's noise) that XML cannot carry.
+        foreach (var text in html.DescendantNodes().OfType<XText>()) text.Value = XmlSafe(text.Value);
+        foreach (var attribute in html.Descendants().Attributes()) attribute.Value = XmlSafe(attribute.Value);
         return "<!DOCTYPE html>\n" + html.ToString(SaveOptions.DisableFormatting);
+    }
+
+    /// <summary><paramref name="text"/> with every character XML 1.0 forbids replaced by U+FFFD.</summary>
+    public static string XmlSafe(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.All(System.Xml.XmlConvert.IsXmlChar)) return text;
+        var b = new System.Text.StringBuilder(text.Length);
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                b.Append(text, i++, 2);
+                continue;
+            }
+            b.Append(System.Xml.XmlConvert.IsXmlChar(text[i]) ? text[i] : '\uFFFD');
+        }
+        return b.ToString();
     }
 
     private static string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);

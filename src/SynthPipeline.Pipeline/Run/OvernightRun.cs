@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using SynthPipeline.Core.Options;
+using SynthPipeline.Core.Eval;
 using SynthPipeline.Pipeline.Augment;
+using SynthPipeline.Pipeline.Eval;
 using SynthPipeline.Pipeline.Progress;
 using SynthPipeline.Pipeline.SelfInstruct;
 using SynthPipeline.Pipeline.State;
@@ -61,7 +63,7 @@ public sealed class OvernightRun : IDisposable
     /// (null for training, which logs its steps) and the task to watch until it ends (for the one progress display).
     /// </summary>
     public async Task<OvernightOutcome> RunAsync(RunTeacher teacher, TeacherOptions teacherOptions, GenerateOptions generate, AugmentOptions augment,
-        string studentPath, ILoggerFactory loggers, Func<string, IRunProgress?, Task, Task> watch, Action<string> log, CancellationToken cancellationToken)
+        EvalOptions eval, string studentPath, ILoggerFactory loggers, Func<string, IRunProgress?, Task, Task> watch, Action<string> log, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(teacher);
         ArgumentNullException.ThrowIfNull(generate);
@@ -88,6 +90,7 @@ public sealed class OvernightRun : IDisposable
 
         augment.Corpus = string.IsNullOrWhiteSpace(Options.Corpus) ? null : Options.Corpus;
         augment.Pairs = pairs;
+        augment.HoldOut = Options.HoldOut;
         var augmented = await StageAsync("augment", stages, async () =>
         {
             var resume = ResumeOf("augment");
@@ -103,14 +106,45 @@ public sealed class OvernightRun : IDisposable
             stages.Add(new StageOutcome("train", "", TimeSpan.Zero, "skipped (--skip-train)", Skipped: true));
         else if ((await StageAsync("train", stages, () => TrainAsync(studentPath, watch, log, cancellationToken)).ConfigureAwait(false)).Cancelled)
             return Stop();
+
+        var probes = Path.Combine(Folder.Path, "augment", ProbeFile.FileName);
+        var adapter = Path.Combine(Folder.Path, "train", "adapter.gguf");
+        if (Options.SkipEval || Options.SkipTrain || !File.Exists(probes) || !File.Exists(adapter))
+            stages.Add(new StageOutcome("eval", "", TimeSpan.Zero, Options.SkipEval ? "skipped (--skip-eval)" : Options.SkipTrain ? "skipped: no adapter to evaluate"
+                : "skipped: no held-out probes (Run:HoldOut is 0, or too few examples)", Skipped: true));
+        else if ((await StageAsync("eval", stages, () => EvaluateAsync(probes, adapter, teacher, teacherOptions, eval, studentPath, loggers, watch, log, cancellationToken))
+                     .ConfigureAwait(false)).Cancelled)
+            return Stop();
         Output.AtomicFile.WriteText(Path.Combine(Folder.Path, "report.html"), OvernightReportPage.Render(Folder.Name, Folder.Path, stages));
         return new OvernightOutcome(Folder.Path, false, stages);
+    }
+
+    /// <summary>The base and the base with the new adapter on the held-out probes; answers and verdicts resume from eval/state.db.</summary>
+    private async Task<RunOutcome> EvaluateAsync(string probes, string adapter, RunTeacher teacher, TeacherOptions teacherOptions, EvalOptions options, string studentPath,
+        ILoggerFactory loggers, Func<string, IRunProgress?, Task, Task> watch, Action<string> log, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(Folder.Path, "eval");
+        var inputs = new EvalInputs(ProbeFile.Read(probes), "held out from this run (augment/probes.jsonl)", studentPath, teacher, teacherOptions, options);
+        try
+        {
+            var work = EvaluationRun.RunAsync(folder, inputs, [new EvalTarget("base", null), new EvalTarget("base + adapter", adapter)], loggers, log, cancellationToken);
+            await watch("eval", null, work).ConfigureAwait(false);
+            var metrics = await work.ConfigureAwait(false);
+            string Value(string key) => metrics[^1].Metrics.First(m => m.Key == key).Value is { } v ? v.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture) : "—";
+            return new RunOutcome(folder, false, $"adapter: correction {Value("false_premise_correction")}, refusal {Value("refusal_rate")}, over-refusal {Value("over_refusal")}, correct {Value("correctness")}, combined {Value("combination_all")}; table in eval/eval.md");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return new RunOutcome(folder, true, "stopped; answers and verdicts so far are kept in eval/state.db");
+        }
     }
 
     private async Task<RunOutcome> TrainAsync(string studentPath, Func<string, IRunProgress?, Task, Task> watch, Action<string> log, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(Folder.Path, "train");
-        var data = new[] { Path.Combine(Folder.Path, "augment", "openai-chat.jsonl"), Path.Combine(Folder.Path, "generate", "openai-chat.jsonl") }.Where(File.Exists).ToList();
+        // The augment stage's conversations hold every generated pair as a legitimate example (and leave out the
+        // held-out probes); generate's own files would put the probes' questions back in.
+        var data = new[] { Path.Combine(Folder.Path, "augment", "openai-chat.jsonl") }.Where(File.Exists).ToList();
         var settings = new TrainSettings(data, studentPath, folder, new LoraOptions(),
             new TrainerOptions { MaxSteps = Options.TrainSteps, CheckpointEvery = Options.CheckpointEvery, WarmupSteps = Math.Min(10, Math.Max(1, Options.TrainSteps / 10)) }, 0.1);
         var resume = Directory.Exists(Path.Combine(folder, TrainingRun.CheckpointFolder));

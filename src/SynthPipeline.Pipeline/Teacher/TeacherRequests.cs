@@ -20,8 +20,14 @@ public sealed class TeacherRequests(IReadOnlyDictionary<TeacherRole, IChatClient
     {
     }
 
-    public async Task<TeacherOutcome> AskAsync(string id, string kind, string prompt, ChatOptions options, CancellationToken cancellationToken)
+    public Task<TeacherOutcome> AskAsync(string id, string kind, string prompt, ChatOptions options, CancellationToken cancellationToken) =>
+        AskAsync(id, kind, [new ChatMessage(ChatRole.User, prompt)], options, cancellationToken);
+
+    /// <summary>The same for a conversation (a multi-turn probe); the store keeps it as "role: text" blocks.</summary>
+    public async Task<TeacherOutcome> AskAsync(string id, string kind, IReadOnlyList<ChatMessage> messages, ChatOptions options, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(messages);
+        var prompt = messages.Count == 1 ? messages[0].Text : string.Join("\n\n", messages.Select(m => $"{m.Role}: {m.Text}"));
         if (store.GetRequest(id) is { } saved)
             return saved.Status == RequestStatus.Done
                 ? new TeacherOutcome(saved.Response, saved.Truncated, saved.Attempts, saved.OutputTokens, null, null)
@@ -33,7 +39,7 @@ public sealed class TeacherRequests(IReadOnlyDictionary<TeacherRole, IChatClient
         TeacherOutcome outcome;
         try
         {
-            var response = await roles[role].GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], options, cancellationToken).ConfigureAwait(false);
+            var response = await roles[role].GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
             tokens = (int)(response.Usage?.OutputTokenCount ?? 0);
             usage = RequestUsage.Of(kind, role, response) with { At = counters.Now };
             var attempts = response.AdditionalProperties?.TryGetValue(ResilientChatClient.AttemptsKey, out var a) == true ? Convert.ToInt32(a, System.Globalization.CultureInfo.InvariantCulture) : 1;

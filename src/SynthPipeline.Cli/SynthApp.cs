@@ -23,6 +23,8 @@ public static class SynthApp
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(AugmentCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(LoopCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(ModelCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());

@@ -63,7 +63,7 @@ public static class EvalReport
         if (description.Demo) b.Append("> ").Append(DemoCaveat).Append("\n\n");
         b.Append(CultureInfo.InvariantCulture, $"Judge: {description.Judge}. Probes: {description.Probes}.\n\n");
         var delta = students.Count >= 2;
-        b.Append("| metric | n | ").Append(string.Join(" | ", students.Select(s => s.Student))).Append(delta ? " | change |\n" : " |\n");
+        b.Append("| metric | n | ").Append(string.Join(" | ", students.Select(s => s.Student))).Append(delta ? $" | {students[^1].Student} − {students[0].Student} |\n" : " |\n");
         b.Append("| --- | --- |").Append(string.Concat(students.Select(_ => " --- |"))).Append(delta ? " --- |\n" : "\n");
         foreach (var key in students[0].Metrics.Select(m => m.Key))
         {

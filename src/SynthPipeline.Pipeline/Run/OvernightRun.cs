@@ -28,7 +28,7 @@ public sealed record OvernightOutcome(string Folder, bool Cancelled, IReadOnlyLi
 /// </summary>
 public sealed class OvernightRun : IDisposable
 {
-    private const string SettingsKey = "settings";
+    private const string SettingsKey = RunLayout.SettingsKey;
     private readonly TimeProvider _time;
 
     private OvernightRun(RunFolder folder, RunOptions options, TimeProvider time)

@@ -35,7 +35,7 @@ public sealed class RunTests
             Assert.True(File.Exists(Path.Combine(run, file)), file + " is missing");
         Assert.Contains("demo model", r.Stderr, StringComparison.Ordinal);
         Assert.StartsWith($"done: {run}", r.Stdout, StringComparison.Ordinal);
-        foreach (var stage in new[] { "generate", "augment", "train" })
+        foreach (var stage in new[] { "generate", "augment", "train", "eval" })
             Assert.Contains($"  {stage} ", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("4 steps on CPU", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("synth chat --lora", r.Stdout, StringComparison.Ordinal);
@@ -45,6 +45,7 @@ public sealed class RunTests
         Assert.Contains("stage generate", r.Stderr, StringComparison.Ordinal);
         Assert.Contains("stage augment", r.Stderr, StringComparison.Ordinal);
         Assert.Contains("stage train", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("stage eval", r.Stderr, StringComparison.Ordinal);
         // The augment stage read the generated pairs as well as the corpus.
         Assert.Contains(Lines(Path.Combine(run, "augment", "openai-chat.jsonl")), l => l.Contains("alpaca.jsonl", StringComparison.Ordinal));
     }
@@ -65,7 +66,9 @@ public sealed class RunTests
             SynthProcess.WhenFileExists("augment/state.db"),
             SynthProcess.WhenFileExists("augment/openai-chat.parquet"),
             SynthProcess.WhenFileExists("train/checkpoint"),
-            SynthProcess.WhenStderrContains("train step 5:"),
+            SynthProcess.WhenStderrContains("train step 2:"),
+            SynthProcess.WhenFileExists("eval/state.db"),
+            SynthProcess.WhenStderrContains("eval base + adapter:"),
         ];
         var kills = await SynthProcess.KillAtPointsAsync(dir, Deterministic, ["run", "--run-name", "killed", "--corpus", corpus, "--count", "6", "--train-steps", "6"],
             ["run", "--resume", "killed"], killed, points);
@@ -74,11 +77,12 @@ public sealed class RunTests
         Assert.True(final.ExitCode == 0, final.Stderr);
         Assert.True(kills >= 3, $"only {kills} kills landed on a running process");
         var done = Path.Combine(dir, "output", "whole");
-        foreach (var file in new[] { "generate/alpaca.jsonl", "augment/openai-chat.jsonl", "augment/dpo.jsonl" })
+        foreach (var file in new[] { "generate/alpaca.jsonl", "augment/openai-chat.jsonl", "augment/dpo.jsonl", "augment/probes.jsonl", "eval/eval.json" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(done, file)), File.ReadAllBytes(Path.Combine(killed, file)));
         var steps = Lines(Path.Combine(killed, "train", "loss.csv")).Skip(1).Select(l => l.Split(',')[0]).ToList();
         Assert.Equal(steps.Distinct().Count(), steps.Count);
-        Assert.Equal("6", steps[^1]);
+        Assert.Equal(Lines(Path.Combine(done, "train", "loss.csv"))[^1].Split(',')[0], steps[^1]);
+        Assert.True(steps.Count >= 3, $"only {steps.Count} training steps: the mid-training kill had nothing to interrupt");
         Assert.True(File.Exists(Path.Combine(killed, "train", "adapter.gguf")));
     }
 }

@@ -67,6 +67,9 @@ internal static class SynthProcess
     /// <summary>Kills once <paramref name="sql"/> (a count) on the run's state.db reaches <paramref name="atLeast"/>.</summary>
     public static KillPoint WhenStoreCount(string sql, int atLeast) => (p, run, _) => Until(p, () => StoreCount(Path.Combine(run, "state.db"), sql) >= atLeast);
 
+    /// <summary>Kills once <paramref name="sql"/> on the state.db at <paramref name="db"/> (relative to the run folder) reaches <paramref name="atLeast"/>.</summary>
+    public static KillPoint WhenStoreCountIn(string db, string sql, int atLeast) => (p, run, _) => Until(p, () => StoreCount(Path.Combine(run, db), sql) >= atLeast);
+
     /// <summary>Waits until <paramref name="reached"/> holds or the process has ended.</summary>
     public static async Task Until(Process p, Func<bool> reached)
     {

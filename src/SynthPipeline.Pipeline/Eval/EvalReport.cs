@@ -54,6 +54,19 @@ public static class EvalReport
         AtomicFile.WriteText(Path.Combine(folder, "report.html"), page.Render(samples, "synth eval: a row is accepted when the reply shows its kind's behaviour"));
     }
 
+    /// <summary>The students' metrics and the description back from an <c>eval.json</c>; null when the folder has none.</summary>
+    public static (IReadOnlyList<StudentMetrics> Students, EvalDescription Description)? Read(string folder)
+    {
+        var path = Path.Combine(folder, "eval.json");
+        if (!File.Exists(path)) return null;
+        var root = JsonNode.Parse(File.ReadAllText(path))!;
+        var labels = EvalMetricsCalculator.Compute("", []).Metrics.ToDictionary(m => m.Key, m => m);
+        var students = root["students"]!.AsArray().Select(s => new StudentMetrics(s!["name"]!.GetValue<string>(),
+            [.. s["metrics"]!.AsObject().Select(m => labels[m.Key] with { Count = m.Value!["n"]!.GetValue<int>(), Value = m.Value["value"]?.GetValue<double>() })],
+            s["unscored"]!.GetValue<int>())).ToList();
+        return (students, new EvalDescription(root["judge"]!.GetValue<string>(), root["probes"]!.GetValue<string>(), root["demo"]!.GetValue<bool>()));
+    }
+
     /// <summary>The metrics table, students side by side, with the change from the first student to the last.</summary>
     public static string Markdown(IReadOnlyList<StudentMetrics> students, EvalDescription description)
     {

@@ -28,6 +28,9 @@ public sealed class RunLayout
 
     public string Probes => Path.Combine(DataFolder, ProbeFile.FileName);
 
+    /// <summary>How tables name the run's own probes.</summary>
+    public string ProbesDescription => $"held out from this run ({Path.GetRelativePath(Folder, Probes).Replace('\\', '/')})";
+
     /// <summary>The training examples, one per line with its kind (the augment stage's <c>alpaca.jsonl</c>; probes are not in it).</summary>
     public string Examples => Path.Combine(DataFolder, "alpaca.jsonl");
 

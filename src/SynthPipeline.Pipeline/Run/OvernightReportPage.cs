@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Xml.Linq;
+using SynthPipeline.Pipeline.Eval;
 using SynthPipeline.Pipeline.Report;
 
 namespace SynthPipeline.Pipeline.Run;
@@ -34,6 +35,9 @@ public static class OvernightReportPage
                 new XElement("h3", "training loss by step"), HtmlReport.Line(train, "step", "loss"),
                 new XElement("h3", "evaluation loss"), eval.Count > 0 ? HtmlReport.Line(eval, "step", "eval loss") : new XElement("p", "no evaluation yet"));
         }
+        if (EvalReport.Read(Path.Combine(folder, "eval")) is var (students, description))
+            page.Section("evaluation", "Evaluation on held-out probes", EvalReport.Section(students, description),
+                new XElement("p", new XElement("a", new XAttribute("href", "eval/report.html"), "every probe, reply and verdict")));
         return page.Render([], "synth run");
     }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using Spectre.Console;
 using SynthPipeline.Cli.Hosting;
 using SynthPipeline.Training;
+using SynthPipeline.Training.Runs;
 using SynthPipeline.Core;
 using SynthPipeline.Pipeline.Teacher;
 

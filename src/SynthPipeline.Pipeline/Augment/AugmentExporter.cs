@@ -187,6 +187,7 @@ public static class AugmentExporter
         // Preference pairs: the correction-first answer is chosen over the flawed answer that goes along with the false premise.
         var dpo = examples.Where(e => e.Kind == ExampleKind.Negative && !string.IsNullOrWhiteSpace(e.FlawedAnswer))
             .Select(e => new DpoRow { Prompt = e.Question, Chosen = e.Answer, Rejected = e.FlawedAnswer! }).ToList();
+        dpo.AddRange(JudgedBadPairs(examples, rejections));
         JsonLines.Write(Path.Combine(folder, "dpo.jsonl"), dpo.Select(d => new { prompt = d.Prompt, chosen = d.Chosen, rejected = d.Rejected }));
         await ParquetFile.WriteAsync(Path.Combine(folder, "dpo.parquet"), dpo, cancellationToken).ConfigureAwait(false);
         AtomicFile.WriteText(Path.Combine(folder, "report.html"), AugmentReportPage.Render(run with { Usage = store.UsageTotals() }, examples, rejections, conversations, store.Throughput(40)));
@@ -196,4 +197,33 @@ public static class AugmentExporter
     }
 
     public static string Kind(ExampleKind kind) => kind.ToString().ToLowerInvariant();
+
+    /// <summary>The rejection reasons that judged an answer bad while its question was fine.</summary>
+    private static readonly HashSet<string> BadAnswerReasons = new(StringComparer.Ordinal) { "not_grounded", "does_not_decline", "no_pointer" };
+
+    /// <summary>
+    /// Preference pairs from refusals and grounded answers: wherever the judges rejected an answer (not grounded, not
+    /// declining, or not pointing to current information) to a question that also has an accepted answer, the accepted
+    /// one is chosen over it. Questions match after trimming and case folding; pairs are ordered by prompt, so a
+    /// resumed run writes the same file whatever order its rejections were committed in.
+    /// </summary>
+    public static IReadOnlyList<DpoRow> JudgedBadPairs(IReadOnlyList<StoredExample> examples, IReadOnlyList<StoredRejection> rejections)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentNullException.ThrowIfNull(rejections);
+        static string Key(string question) => question.Trim().ToLowerInvariant();
+        var accepted = examples.Where(e => e.Kind is ExampleKind.Legitimate or ExampleKind.Refusal)
+            .GroupBy(e => Key(e.Question), StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var pairs = new List<DpoRow>();
+        foreach (var r in rejections.Where(r => BadAnswerReasons.Contains(r.Reason)))
+        {
+            // JudgedStep records a judged answer as "Q: question | A: answer".
+            var split = r.Text.IndexOf(" | A: ", StringComparison.Ordinal);
+            if (!r.Text.StartsWith("Q: ", StringComparison.Ordinal) || split < 0) continue;
+            var (question, answer) = (r.Text[3..split], r.Text[(split + 6)..]);
+            if (accepted.TryGetValue(Key(question), out var good) && !string.Equals(good.Answer.Trim(), answer.Trim(), StringComparison.Ordinal))
+                pairs.Add(new DpoRow { Prompt = good.Question, Chosen = good.Answer, Rejected = answer });
+        }
+        return [.. pairs.DistinctBy(p => (p.Prompt, p.Rejected)).OrderBy(p => p.Prompt, StringComparer.Ordinal).ThenBy(p => p.Rejected, StringComparer.Ordinal)];
+    }
 }

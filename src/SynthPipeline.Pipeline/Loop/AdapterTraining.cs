@@ -1,4 +1,5 @@
 using SynthPipeline.Training;
+using SynthPipeline.Training.Runs;
 
 namespace SynthPipeline.Pipeline.Loop;
 

@@ -25,7 +25,8 @@ public sealed record LoopRound(int Round, int Sampled, int Kept, string? Adapter
 /// the judge keeps the answers that pass the checks the pipeline uses for their kind (correct and not a refusal;
 /// corrects the premise first, by judge and rule; declines and points to current information); a fresh adapter is
 /// trained from the base on the survivors; and the base and every round's adapter are evaluated on the held-out
-/// probes. Answers, verdicts and evaluations are cached in <c>loop/state.db</c>, and each round trains in its own
+/// probes. Each round also writes <c>dpo.jsonl</c>: for prompts with both kept and rejected answers, the kept one is
+/// chosen over the rejected one, for <c>synth train --method dpo</c>. Answers, verdicts and evaluations are cached in <c>loop/state.db</c>, and each round trains in its own
 /// folder from its checkpoint, so a killed loop resumes where it stopped.
 /// </summary>
 public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, TrainerOptions trainer, ILoggerFactory loggers, Action<string> log)
@@ -86,6 +87,7 @@ public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, Traine
         var answers = new TeacherRequests(student, store, counters);
         var work = prompts.SelectMany(p => Enumerable.Range(0, options.Samples).Select(s => (Prompt: p, Sample: s))).ToList();
         var passed = new TrainingExample?[work.Count];
+        var failed = new TrainingExample?[work.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, work.Count), new ParallelOptions { MaxDegreeOfParallelism = options.Parallel, CancellationToken = cancellationToken },
             async (i, ct) =>
             {
@@ -98,10 +100,24 @@ public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, Traine
                 if (!reply.Succeeded || string.IsNullOrWhiteSpace(reply.Text)) return;
                 var text = ChatText.Unmark(reply.Text).Trim();
                 var score = await grader.GradeAsync(new Probe(prompt.Id, prompt.Kind, prompt.Question, prompt.Answer, null, run.Examples), text, ct).ConfigureAwait(false);
-                if (EvalCriteria.Passes(score)) passed[i] = prompt with { Id = $"{prompt.Id}#r{round}s{sample}", Answer = text };
+                var answer = prompt with { Id = $"{prompt.Id}#r{round}s{sample}", Answer = text };
+                if (EvalCriteria.Passes(score)) passed[i] = answer;
+                else if (score.Scored) failed[i] = answer;
             }).ConfigureAwait(false);
         var kept = passed.OfType<TrainingExample>().GroupBy(e => (e.Question, e.Answer)).Select(g => g.First()).ToList();
+        WritePreferences(Path.Combine(folder, $"round-{round}", "dpo.jsonl"), kept, [.. failed.OfType<TrainingExample>()]);
         return (work.Count, kept);
+    }
+
+    /// <summary>
+    /// Preference pairs from the round's own samples, in TRL's shape: for a prompt with answers the judge kept and
+    /// answers it rejected, each kept answer is chosen over a different rejected one (as many pairs as the smaller side).
+    /// </summary>
+    private static void WritePreferences(string path, IReadOnlyList<TrainingExample> kept, IReadOnlyList<TrainingExample> rejected)
+    {
+        var rejectedByPrompt = rejected.GroupBy(e => e.Question).ToDictionary(g => g.Key, g => g.Select(e => e.Answer).Distinct().ToList());
+        JsonLines.Write(path, kept.GroupBy(e => e.Question).Where(g => rejectedByPrompt.ContainsKey(g.Key))
+            .SelectMany(g => g.Select(e => e.Answer).Zip(rejectedByPrompt[g.Key], (chosen, bad) => new { prompt = g.Key, chosen, rejected = bad })));
     }
 
     /// <summary><c>loop.md</c> (rounds and metrics) and <c>report.html</c> with a line per key metric across rounds.</summary>

@@ -10,6 +10,7 @@ using SynthPipeline.Pipeline.SelfInstruct;
 using SynthPipeline.Pipeline.State;
 using SynthPipeline.Pipeline.Teacher;
 using SynthPipeline.Training;
+using SynthPipeline.Training.Runs;
 
 namespace SynthPipeline.Pipeline.Run;
 

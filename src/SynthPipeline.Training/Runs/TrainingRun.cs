@@ -6,7 +6,7 @@ using SynthPipeline.Training.Dpo;
 using static TorchSharp.torch;
 using SynthPipeline.Core;
 
-namespace SynthPipeline.Training;
+namespace SynthPipeline.Training.Runs;
 
 /// <summary>Everything <c>synth train</c> needs.</summary>
 /// <remarks><c>ModelPath</c> is a GGUF file or a Hugging Face folder; a folder needs <c>TokenizerPath</c>, a GGUF with the same vocabulary and chat template.</remarks>

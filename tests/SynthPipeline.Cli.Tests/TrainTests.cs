@@ -84,6 +84,12 @@ public sealed class TrainTests
         Assert.Equal(6, csv.Length);
         Assert.Equal(["1", "2", "3", "4", "5"], csv.Skip(1).Select(l => l.Split(',')[0]));
         Assert.True(File.Exists(Path.Combine(dir, "run", "adapter.gguf")));
+        // The run's own page: well-formed, with the loss and the DPO reward curves drawn.
+        var page = System.Xml.Linq.XDocument.Parse(File.ReadAllText(Path.Combine(dir, "run", "report.html"))["<!DOCTYPE html>".Length..]);
+        var headings = page.Descendants("h3").Select(h => h.Value).ToList();
+        Assert.Contains("training loss by step", headings);
+        Assert.Contains("DPO reward accuracy (share of pairs whose chosen answer wins)", headings);
+        Assert.True(page.Descendants().Count(e => e.Name.LocalName == "svg") >= 4);
 
         File.AppendAllLines(pairs, ["""{"prompt":"q","chosen":"a"}"""]);
         var bad = await SynthProcess.RunAsync(dir, null, "train", "--method", "dpo", "--data", pairs, "--out", "run2");

@@ -81,12 +81,13 @@ internal static class TrainCommand
                 stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"step {r.Step}: loss {r.Loss:F4}, lr {r.LearningRate:G3}{(r.EvalLoss is { } e ? $", eval loss {e:F4}" : "")}{(r.Preference is { } p ? $", margin {p.Margin:F4}, accuracy {p.Accuracy:P0}" : "")}, {r.Tokens} trained tokens, {seconds:F1} s"));
             }, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            Pipeline.Report.LossCurves.WritePage(folder, $"Training: {Path.GetFileName(folder)}");
             if (!result.Completed)
             {
                 stderr.MarkupLine(Markup.Escape($"stopped at step {result.Steps.LastOrDefault()?.Step ?? 0}: checkpoint saved; continue with --resume {folder}"));
                 return SynthApp.ExitCancelled;
             }
-            stderr.MarkupLine(Markup.Escape($"done: {result.Steps.Count} steps on {result.Device}; adapter for llama.cpp {result.GgufAdapter}, for PEFT {result.PeftFolder}; loss curve {(File.Exists(Path.Combine(folder, "loss.png")) ? Path.Combine(folder, "loss.png") : Path.Combine(folder, "loss.csv"))}"));
+            stderr.MarkupLine(Markup.Escape($"done: {result.Steps.Count} steps on {result.Device}; adapter for llama.cpp {result.GgufAdapter}, for PEFT {result.PeftFolder}; report {Path.Combine(folder, "report.html")}"));
             return SynthApp.ExitOk;
         });
         return command;

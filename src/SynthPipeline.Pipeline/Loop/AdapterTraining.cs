@@ -19,6 +19,7 @@ public static class AdapterTraining
         // Training blocks in native code: on its own thread, so Ctrl+C handling keeps running.
         var result = await Task.Factory.StartNew(() => TrainingRun.Run(settings, resume, _ => { }, step => log(FormattableString.Invariant($"{Path.GetFileName(folder)} step {step.Step}: loss {step.Loss:F4}")),
             cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        Report.LossCurves.WritePage(folder, $"Training: {Path.GetFileName(folder)}");
         return result.Completed ? result.GgufAdapter : null;
     }
 }

@@ -20,21 +20,7 @@ public static class OvernightReportPage
             new XElement("td", s.Summary)));
         var page = new HtmlReport($"Overnight run: {name}")
             .Section("stages", "Stages", new XElement("table", new XElement("tr", new XElement("th", "stage"), new XElement("th", "time in the last process"), new XElement("th", "result")), rows));
-        var loss = Path.Combine(folder, "train", "loss.csv");
-        if (File.Exists(loss))
-        {
-            var all = File.ReadAllLines(loss);
-            var header = all[0].Split(',');
-            int Column(string column) => Array.IndexOf(header, column);
-            var lines = all.Skip(1).Select(l => l.Split(',')).Where(f => f.Length == header.Length).ToList();
-            List<(double, double)> Series(string column) => [.. lines.Where(f => Column(column) >= 0 && f[Column(column)].Length > 0)
-                .Select(f => (double.Parse(f[Column("step")], CultureInfo.InvariantCulture), double.Parse(f[Column(column)], CultureInfo.InvariantCulture)))];
-            var train = Series("loss");
-            var eval = Series("eval_loss");
-            page.Section("loss", "Training",
-                new XElement("h3", "training loss by step"), HtmlReport.Line(train, "step", "loss"),
-                new XElement("h3", "evaluation loss"), eval.Count > 0 ? HtmlReport.Line(eval, "step", "eval loss") : new XElement("p", "no evaluation yet"));
-        }
+        if (LossCurves.Read(Path.Combine(folder, "train")) is { } curves) page.Section("loss", "Training", curves);
         if (EvalReport.Read(Path.Combine(folder, "eval")) is var (students, description))
             page.Section("evaluation", "Evaluation on held-out probes", EvalReport.Section(students, description),
                 new XElement("p", new XElement("a", new XAttribute("href", "eval/report.html"), "every probe, reply and verdict")));

@@ -155,6 +155,7 @@ public sealed class OvernightRun : IDisposable
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         await watch("train", null, work).ConfigureAwait(false);
         var result = await work.ConfigureAwait(false);
+        Report.LossCurves.WritePage(folder, $"Training: {Folder.Name}");
         var last = result.Steps.LastOrDefault();
         return new RunOutcome(folder, !result.Completed,
             FormattableString.Invariant($"{result.Steps.Count} steps on {result.Device}, {result.TrainExamples} conversations, final loss {last?.Loss:F4}{(last?.EvalLoss is { } ev ? $", eval loss {ev:F4}" : "")}; adapter {result.GgufAdapter}"));

@@ -32,6 +32,9 @@ public sealed record StepRecord(int Step, double Loss, double LearningRate, doub
 {
     public PreferenceMetrics? Preference { get; init; }
 
+    /// <summary>The optimizer steps the run will take in all, for progress and ETA (0 when unknown).</summary>
+    public int TotalSteps { get; init; }
+
     public PreferenceMetrics? EvalPreference { get; init; }
 }
 
@@ -162,7 +165,7 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
             double? evalLoss = null;
             var checkpointNow = checkpoint?.Invoke(Step) ?? false;
             if (eval.Count > 0 && (checkpointNow || Step == total)) evalLoss = Evaluate(eval);
-            onStep(new StepRecord(Step, lossSum / options.GradientAccumulation, lr, evalLoss, tokens));
+            onStep(new StepRecord(Step, lossSum / options.GradientAccumulation, lr, evalLoss, tokens) { TotalSteps = total });
         }
     }
 

@@ -66,7 +66,7 @@ public sealed class RunTests
             SynthProcess.WhenFileExists("augment/state.db"),
             SynthProcess.WhenFileExists("augment/openai-chat.parquet"),
             SynthProcess.WhenFileExists("train/checkpoint"),
-            SynthProcess.WhenStderrContains("train step 2:"),
+            SynthProcess.WhenStderrContains("train step 2/"),
             SynthProcess.WhenFileExists("eval/state.db"),
             SynthProcess.WhenStderrContains("eval base + adapter:"),
         ];

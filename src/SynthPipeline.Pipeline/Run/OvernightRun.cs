@@ -72,6 +72,14 @@ public sealed class OvernightRun : IDisposable
         ArgumentNullException.ThrowIfNull(watch);
         var stages = new List<StageOutcome>();
         OvernightOutcome Stop() => new(Folder.Path, true, stages);
+        // Each stage's size is known only when the one before it ends, so the display gives the stage's own ETA and
+        // where the run stands: stage k of n, and how long this process has been at it.
+        string[] plan = [.. new[] { ("generate", !string.IsNullOrWhiteSpace(Options.Seeds)), ("augment", true), ("train", !Options.SkipTrain), ("eval", !Options.SkipTrain && !Options.SkipEval) }
+            .Where(s => s.Item2).Select(s => s.Item1)];
+        var runStarted = _time.GetTimestamp();
+        var inner = watch;
+        watch = (stage, progress, work) => inner(FormattableString.Invariant(
+            $"{stage} ({Array.IndexOf(plan, stage) + 1} of {plan.Length}; the run is {_time.GetElapsedTime(runStarted):hh\\:mm\\:ss} in)"), progress, work);
 
         string? pairs = null;
         if (!string.IsNullOrWhiteSpace(Options.Seeds))
@@ -150,8 +158,16 @@ public sealed class OvernightRun : IDisposable
             new TrainerOptions { MaxSteps = Options.TrainSteps, CheckpointEvery = Options.CheckpointEvery, WarmupSteps = Math.Min(10, Math.Max(1, Options.TrainSteps / 10)) }, 0.1);
         var resume = Directory.Exists(Path.Combine(folder, TrainingRun.CheckpointFolder));
         // Training blocks in native code for hours: on its own thread, so Ctrl+C handling keeps running.
-        var work = Task.Factory.StartNew(() => TrainingRun.Run(settings, resume, log,
-                step => log(FormattableString.Invariant($"train step {step.Step}: loss {step.Loss:F4}{(step.EvalLoss is { } e ? $", eval loss {e:F4}" : "")}")), cancellationToken),
+        var started = _time.GetTimestamp();
+        int? firstStep = null;
+        var work = Task.Factory.StartNew(() => TrainingRun.Run(settings, resume, log, step =>
+            {
+                // The stage's ETA from the steps this process has run (a resumed run's earlier steps took no time here).
+                firstStep ??= step.Step - 1;
+                var perStep = _time.GetElapsedTime(started).TotalSeconds / Math.Max(1, step.Step - firstStep.Value);
+                var eta = step.TotalSteps > step.Step ? FormattableString.Invariant($", ETA {TimeSpan.FromSeconds(Math.Round(perStep * (step.TotalSteps - step.Step)))}") : "";
+                log(FormattableString.Invariant($"train step {step.Step}/{step.TotalSteps}: loss {step.Loss:F4}{(step.EvalLoss is { } e ? $", eval loss {e:F4}" : "")}{eta}"));
+            }, cancellationToken),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         await watch("train", null, work).ConfigureAwait(false);
         var result = await work.ConfigureAwait(false);

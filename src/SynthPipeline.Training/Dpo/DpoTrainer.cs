@@ -146,6 +146,7 @@ public sealed class DpoTrainer(LlamaTransformer model, LoraWeights lora, Trainer
             {
                 Preference = new PreferenceMetrics(chosen / ga, rejected / ga, margin / ga, accuracy / ga),
                 EvalPreference = evalMetrics,
+                TotalSteps = total,
             });
         }
     }

@@ -11,15 +11,17 @@ dotnet build src/SynthPipeline.Cli -v q -nologo >/dev/null
 run="$work/output/night"
 chrome() { timeout 120 chromium --headless --no-sandbox --disable-gpu "$@"; }
 fail=0
-for page in report.html generate/report.html augment/report.html; do
+for page in report.html generate/report.html augment/report.html train/report.html eval/report.html; do
   url="file://$run/$page"
   chrome --enable-logging=stderr --v=0 --dump-dom "$url" > "$work/dom.html" 2> "$work/log.txt"
   console=$(grep -c 'CONSOLE' "$work/log.txt" || true)
-  svgs=$(grep -o '<svg' "$work/dom.html" | wc -l)
+  svgs=$( (grep -o '<svg' "$work/dom.html" || true) | wc -l)
   rows=$( (grep -o "<tr class=\"\(accepted\|rejected\)\"" "$work/dom.html" || true) | wc -l)
   echo "$page: console messages $console, charts (svg) $svgs, sample rows $rows"
   [ "$console" -eq 0 ] || { grep CONSOLE "$work/log.txt"; fail=1; }
-  [ "$svgs" -gt 0 ] || fail=1
+  tables=$(grep -c 'id="eval-table"' "$work/dom.html" || true)
+  [ "$page" != eval/report.html ] || echo "  eval table present: $tables"
+  [ "$svgs" -gt 0 ] || [ "$tables" -gt 0 ] || fail=1
 done
 chrome --dump-dom "file://$run/augment/report.html?q=not_grounded" > "$work/filtered.html" 2>/dev/null
 shown=$(grep -o 'id="shown">[0-9]*' "$work/filtered.html" | grep -o '[0-9]*$')
@@ -29,7 +31,8 @@ echo "augment/report.html?q=not_grounded: $shown rows shown, $hidden hidden"
 for page in generate augment; do
   chrome --hide-scrollbars --window-size=1280,2400 --screenshot="bench/results/report-$page.png" "file://$run/$page/report.html" 2>/dev/null
 done
-chrome --hide-scrollbars --window-size=1280,1000 --screenshot="bench/results/report-run.png" "file://$run/report.html" 2>/dev/null
-echo "screenshots: bench/results/report-generate.png, report-augment.png, report-run.png"
+chrome --hide-scrollbars --window-size=1280,1700 --screenshot="bench/results/report-run.png" "file://$run/report.html" 2>/dev/null
+chrome --hide-scrollbars --window-size=1280,1400 --screenshot="bench/results/report-eval.png" "file://$run/eval/report.html" 2>/dev/null
+echo "screenshots: bench/results/report-generate.png, report-augment.png, report-run.png, report-eval.png"
 rm -rf "$work"
 exit $fail

@@ -21,6 +21,11 @@ internal static class MorningSummary
             stdout.WriteLine($"  {Path.Combine(outcome.Folder, "augment", "README.md")}  (the dataset card: counts, rejections, teacher usage)");
             stdout.WriteLine($"  {Path.Combine(outcome.Folder, "augment", "openai-chat.jsonl")}, {Path.Combine(outcome.Folder, "generate", "alpaca_data.json")}  (training data; Parquet beside them)");
             stdout.WriteLine($"  {Path.Combine(outcome.Folder, "augment", "rejected.jsonl")}  (what was dropped and why)");
+            if (outcome.Stages.Any(s => s.Stage == "eval" && !s.Skipped))
+            {
+                stdout.WriteLine($"  {Path.Combine(outcome.Folder, "eval", "eval.md")}  (did the data help? base against adapter on held-out probes)");
+                stdout.WriteLine($"  synth eval --run {outcome.Folder} --ablate; synth loop --run {outcome.Folder}  (what each kind of data does; self-improvement rounds)");
+            }
             if (outcome.Stages.Any(s => s.Stage == "train" && !s.Skipped))
                 stdout.WriteLine($"  synth chat --lora {Path.Combine(outcome.Folder, "train", "adapter.gguf")} -p \"…\"  (try the adapter)");
         }

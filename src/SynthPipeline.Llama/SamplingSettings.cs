@@ -1,6 +1,17 @@
 using SynthPipeline.Core;
 namespace SynthPipeline.Llama;
 
+/// <summary>How a grammar constrains sampling.</summary>
+public enum GrammarMode
+{
+    /// <summary>The chain picks from the unconstrained logits and the grammar checks that token; only a refused pick is
+    /// resampled with the grammar over the whole vocabulary (llama.cpp's common sampler does the same).</summary>
+    First,
+
+    /// <summary>The grammar masks the whole vocabulary before every pick: cheaper only when it refuses most picks.</summary>
+    EveryToken,
+}
+
 /// <summary>
 /// How the next token is chosen. Temperature 0 is greedy. Validated once by <see cref="Validate"/>; the sampler
 /// chain is built from a validated instance only.
@@ -25,6 +36,9 @@ public sealed record SamplingSettings
     public string? Grammar { get; init; }
 
     public string GrammarRoot { get; init; } = "root";
+
+    /// <summary>How the grammar is applied: to the chain's pick first (the default), or to every token of the vocabulary.</summary>
+    public GrammarMode GrammarMode { get; init; } = GrammarMode.First;
 
     public static SamplingSettings Greedy { get; } = new() { Temperature = 0 };
 

@@ -105,18 +105,7 @@ public sealed class LoraTrainer(LlamaTransformer model, LoraWeights lora, Traine
     public Tensor Loss(IReadOnlyList<TokenizedExample> batch, bool training)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var length = Math.Min(options.SequenceLength, batch.Max(e => e.Tokens.Length));
-        var ids = new long[batch.Count * length];
-        var mask = new float[batch.Count * length];
-        for (var b = 0; b < batch.Count; b++)
-        {
-            var e = batch[b];
-            for (var t = 0; t < length; t++)
-            {
-                ids[b * length + t] = t < e.Tokens.Length ? e.Tokens[t] : padToken;
-                mask[b * length + t] = t < e.Tokens.Length && e.Trained[t] ? 1 : 0;
-            }
-        }
+        var (ids, mask, length) = PaddedBatch.Build(batch, options.SequenceLength, padToken);
         using var scope = NewDisposeScope();
         var tokens = tensor(ids, [batch.Count, length]).to(model.Device);
         var weights = tensor(mask, [batch.Count, length]).to(model.Device);

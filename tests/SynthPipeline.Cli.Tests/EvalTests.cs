@@ -9,19 +9,9 @@ namespace SynthPipeline.Cli.Tests;
 /// </summary>
 public sealed class EvalTests
 {
-    private static readonly Dictionary<string, string> Deterministic = new()
-    {
-        ["Teacher__FlashAttention"] = "off", ["Augment__JudgeTemperature"] = "2", ["Augment__JudgeVotes"] = "1", ["Eval__MaxAnswerTokens"] = "48",
-    };
+    private static readonly Dictionary<string, string> Deterministic = new(RunFixtures.Deterministic()) { ["Eval__MaxAnswerTokens"] = "48" };
 
-    private static string Corpus(string dir)
-    {
-        var corpus = Path.Combine(dir, "docs");
-        Directory.CreateDirectory(corpus);
-        File.WriteAllText(Path.Combine(corpus, "harbour.md"), "The harbour lighthouse was built in 1857. Its lamp burned whale oil until 1901.\n\n" +
-            "The keeper rowed to the mainland every four days for supplies, and the ferry now runs twice a day in summer.");
-        return corpus;
-    }
+    private static string Corpus(string dir) => RunFixtures.Corpus(dir);
 
     private static async Task<string> DemoRunAsync(string dir)
     {

@@ -3,22 +3,11 @@ namespace SynthPipeline.Cli.Tests;
 /// <summary><c>synth run</c> on the demo model: every stage in one folder, the morning summary, and kill -9 at every stage boundary and mid-training.</summary>
 public sealed class RunTests
 {
-    private static readonly Dictionary<string, string> Deterministic = new()
-    {
-        ["Teacher__FlashAttention"] = "off", ["Augment__JudgeTemperature"] = "2", ["Augment__JudgeVotes"] = "1",
-    };
+    private static readonly Dictionary<string, string> Deterministic = RunFixtures.Deterministic();
 
     private static readonly string[] Small = ["--count", "6", "--train-steps", "4"];
 
-    /// <summary>A one-document corpus in <paramref name="dir"/>, so the variant stage stays short.</summary>
-    private static string Corpus(string dir)
-    {
-        var corpus = Path.Combine(dir, "docs");
-        Directory.CreateDirectory(corpus);
-        File.WriteAllText(Path.Combine(corpus, "harbour.md"), "The harbour lighthouse was built in 1857. Its lamp burned whale oil until 1901.\n\n" +
-            "The keeper rowed to the mainland every four days for supplies, and the ferry now runs twice a day in summer.");
-        return corpus;
-    }
+    private static string Corpus(string dir) => RunFixtures.Corpus(dir);
 
     private static string[] Lines(string path) => File.ReadAllLines(path).Where(l => l.Length > 0).ToArray();
 

@@ -169,6 +169,58 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
         Assert.Contains("TopP", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Greedy decoding under <paramref name="grammar"/>, each step's token from <paramref name="pick"/>; the context is
+    /// fed the chosen tokens, so both samplers of a comparison see the same logits as long as they agree.
+    /// </summary>
+    private List<int> Decode(string grammar, Func<LlamaContext, int, int> pick, int steps)
+    {
+        using var context = LlamaContext.Create(fixture.Model, new LlamaContextOptions { ContextSize = 256, Threads = 2 });
+        var tokens = fixture.Model.Vocab.Tokenize("Answer with a word:").ToList();
+        using var batch = new LlamaBatch(tokens.Count);
+        for (var i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, 0, i == tokens.Count - 1);
+        Assert.Equal(DecodeStatus.Ok, context.Decode(batch));
+        var index = tokens.Count - 1;
+        var produced = new List<int>();
+        for (var step = 0; step < steps; step++)
+        {
+            var token = pick(context, index);
+            if (fixture.Model.Vocab.IsEndOfGeneration(token)) break;
+            produced.Add(token);
+            batch.Clear();
+            batch.Add(token, tokens.Count + step, 0, true);
+            Assert.Equal(DecodeStatus.Ok, context.Decode(batch));
+            index = 0;
+        }
+        return produced;
+    }
+
+    [Theory]
+    [InlineData("root ::= [^<]+", 40)] // allows almost every token: the unconstrained choice nearly always stands
+    [InlineData("root ::= (\"yes\" | \"no\") \" \" [0-9]+", 12)] // refuses most tokens: most steps resample
+    public void Sample_GrammarFirst_GivesTheTokensOfTheGrammarAppliedToEveryToken(string grammar, int steps)
+    {
+        using var first = LlamaSampler.Create(fixture.Model, new SamplingSettings { Temperature = 0, Grammar = grammar });
+        var grammarFirst = Decode(grammar, (c, i) => first.Sample(c, i), steps);
+
+        // The old way: the grammar inside the chain, applied to the whole vocabulary for every token.
+        using var chain = LLama.Native.SafeLLamaSamplerChainHandle.Create(LLama.Native.LLamaSamplerChainParams.Default());
+        var native = NativeMethods.LlamaSamplerInitGrammar(fixture.Model.Vocab.Pointer, grammar, "root");
+        Assert.NotEqual(0, native);
+        NativeMethods.LlamaSamplerChainAdd(chain, native);
+        chain.AddGreedySampler();
+        var everyToken = Decode(grammar, (c, i) => (int)chain.Sample(c.Handle, i), steps);
+
+        Assert.Equal(everyToken, grammarFirst);
+        Assert.NotEmpty(grammarFirst);
+        var text = fixture.Model.Vocab.Detokenize([.. grammarFirst]);
+        if (grammar.Contains("yes", StringComparison.Ordinal)) Assert.Matches("^(yes|no) [0-9]*$", text);
+        else Assert.DoesNotContain("<", text, StringComparison.Ordinal);
+        // The strict grammar refuses the model's own choice at least once; the permissive one almost never.
+        if (grammar.Contains("yes", StringComparison.Ordinal)) Assert.True(first.GrammarResamples > 0);
+        else Assert.True(first.GrammarResamples < grammarFirst.Count / 2, $"{first.GrammarResamples} resamples in {grammarFirst.Count} tokens");
+    }
+
     private sealed class SyncProgress(Action<float> report) : IProgress<float>
     {
         public void Report(float value) => report(value);

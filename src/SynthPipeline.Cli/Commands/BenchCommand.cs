@@ -28,9 +28,11 @@ internal static class BenchCommand
         var seed = new Option<int>("--seed") { Description = "Seed of prompts and samplers", DefaultValueFactory = _ => 1 };
         var samplingPath = new Option<SamplingMode?>("--sampling") { Description = "graph, cpu or auto (overrides Teacher:Sampling)" };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the rows to this JSON file" };
+        var grammar = new Option<FileInfo?>("--grammar-file") { Description = "Constrain every sequence with this GBNF grammar" };
+        var grammarMode = new Option<GrammarMode>("--grammar-mode") { Description = "First (check the pick, resample if refused) or EveryToken", DefaultValueFactory = _ => GrammarMode.First };
         var command = new Command("bench", "Measure the batching engine on llama-batched-bench's workload, with sampling")
         {
-            model, npp, ntg, npl, temperature, topP, topK, seed, samplingPath, json,
+            model, npp, ntg, npl, temperature, topP, topK, seed, samplingPath, json, grammar, grammarMode,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -46,11 +48,15 @@ internal static class BenchCommand
             var path = LocalTeacher.ResolveModelPath(teacher, stderr.Notice);
             using var llama = LocalTeacher.LoadModel(teacher, path, loggers, cancellationToken);
             var engine = LocalTeacher.ToEngineOptions(teacher);
-            var sampling = new SamplingSettings { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), MinP = 0 }.Validate();
+            var sampling = new SamplingSettings
+            {
+                Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), MinP = 0,
+                Grammar = parse.GetValue(grammar) is { } g ? File.ReadAllText(g.FullName) : null, GrammarMode = parse.GetValue(grammarMode),
+            }.Validate();
 
             var o = Console.Out;
             await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"model: {llama.Description} ({path}); sampling: top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}, seeded; " +
+                $"model: {llama.Description} ({path}); sampling: top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}, seeded{(sampling.Grammar is null ? "" : $", grammar ({sampling.GrammarMode})")}; " +
                 $"{(engine.BackendSampling switch { true => "in-graph", false => "CPU", null => $"auto (in-graph up to {EngineOptions.MaxParallelForBackendSampling} sequences)" })} sampling; n_batch {engine.BatchSize}, n_ubatch {engine.MicroBatchSize}")).ConfigureAwait(false);
             await o.WriteLineAsync("|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s | in-graph |").ConfigureAwait(false);
             await o.WriteLineAsync("|-------|--------|------|--------|----------|----------|----------|----------|----------|----------|----------|").ConfigureAwait(false);

@@ -167,19 +167,14 @@ public sealed class AugmentRun : IDisposable
         ArgumentNullException.ThrowIfNull(loggers);
         var options = Settings;
         var store = Folder.Store;
-        var grammars = options.DemoGrammars.Resolve(auto: teacher.IsDemo);
-        string? Grammar(string template)
-        {
-            var file = Path.Combine(AppContext.BaseDirectory, "prompts", "demo", template + ".gbnf");
-            return grammars && File.Exists(file) ? File.ReadAllText(file) : null;
-        }
+        var grammar = PromptLibrary.DemoGrammars(options.DemoGrammars.Resolve(auto: teacher.IsDemo));
 
         var prompts = PromptLibrary.Default();
         var kernel = TeacherKernel.Create(teacher.Client);
         // Not disposed here: middleware disposes its inner client, and the teacher belongs to the caller.
         var chains = RoleChains.Build(teacher, TeacherResilience.FromSeconds(options.StallSeconds, options.RequestTimeoutSeconds, options.Retries),
             loggers, _time);
-        var augmentTeacher = new AugmentTeacher(new TeacherRequests(chains, store, Progress.Teacher), prompts, kernel, new AugmentSettings(options, Grammar));
+        var augmentTeacher = new AugmentTeacher(new TeacherRequests(chains, store, Progress.Teacher), prompts, kernel, new AugmentSettings(options, grammar));
         var ingest = new CorpusIngest(store, new CorpusReader(options.MaxFileMegabytes * 1048576L), teacher.CountTokens, options, Folder.Path, Progress);
         var graph = new AugmentGraph(ingest, new GroundedQuestionStage(augmentTeacher), new NegativeStage(augmentTeacher), new RefusalStage(augmentTeacher),
             store, Progress, loggers.CreateLogger<AugmentGraph>(), ChunksInFlight);

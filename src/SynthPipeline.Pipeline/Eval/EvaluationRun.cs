@@ -38,14 +38,9 @@ public static class EvaluationRun
         using var store = RunStore.Open(folder);
         var time = TimeProvider.System;
         var counters = new TeacherCounters(time);
-        var grammars = inputs.Judge.IsDemo;
-        string? Grammar(string template)
-        {
-            var file = Path.Combine(AppContext.BaseDirectory, "prompts", "demo", template + ".gbnf");
-            return grammars && File.Exists(file) ? File.ReadAllText(file) : null;
-        }
+        var grammar = PromptLibrary.DemoGrammars(inputs.Judge.IsDemo);
         var judge = RoleChains.Build(inputs.Judge, TeacherResilience.FromSeconds(options.StallSeconds, options.RequestTimeoutSeconds, options.Retries), loggers, time);
-        var evaluator = new ProbeEvaluator(judge, store, counters, options, Grammar, ResponseChecks.DefaultCorrectionOpeners);
+        var evaluator = new ProbeEvaluator(judge, store, counters, options, grammar, ResponseChecks.DefaultCorrectionOpeners);
 
         using var model = LocalTeacher.LoadModel(inputs.TeacherOptions, inputs.BaseModel, loggers, cancellationToken);
         var baseIdentity = BaseIdentity(inputs.BaseModel);

@@ -74,14 +74,9 @@ public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, Traine
         var options = inputs.Options;
         using var store = RunStore.Open(folder);
         var counters = new TeacherCounters(TimeProvider.System);
-        var grammars = inputs.Judge.IsDemo;
-        string? Grammar(string template)
-        {
-            var file = Path.Combine(AppContext.BaseDirectory, "prompts", "demo", template + ".gbnf");
-            return grammars && File.Exists(file) ? File.ReadAllText(file) : null;
-        }
+        var grammar = PromptLibrary.DemoGrammars(inputs.Judge.IsDemo);
         var judge = RoleChains.Build(inputs.Judge, TeacherResilience.FromSeconds(options.StallSeconds, options.RequestTimeoutSeconds, options.Retries), loggers, TimeProvider.System);
-        var grader = new ProbeEvaluator(judge, store, counters, options, Grammar, ResponseChecks.DefaultCorrectionOpeners);
+        var grader = new ProbeEvaluator(judge, store, counters, options, grammar, ResponseChecks.DefaultCorrectionOpeners);
         using var model = LocalTeacher.LoadModel(inputs.TeacherOptions, inputs.BaseModel, loggers, cancellationToken);
         using var student = LocalTeacher.CreateClient(model, inputs.TeacherOptions, loggers, adapter is null ? null : [(adapter, 1f)]);
         var answers = new TeacherRequests(student, store, counters);

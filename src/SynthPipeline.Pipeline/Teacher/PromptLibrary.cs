@@ -27,6 +27,16 @@ public sealed class PromptLibrary
     /// <summary>The prompts with the demo model's shorter versions where there are any (with the demo grammars).</summary>
     public static PromptLibrary Demo() => new(Path.Combine(AppContext.BaseDirectory, "prompts"), Path.Combine(AppContext.BaseDirectory, "prompts", "demo"));
 
+    /// <summary>
+    /// For a template name, its demo grammar (<c>prompts/demo/NAME.gbnf</c>) when <paramref name="enabled"/>
+    /// and one exists, else null: how the demo model's noise is made to parse.
+    /// </summary>
+    public static Func<string, string?> DemoGrammars(bool enabled) => template =>
+    {
+        var file = Path.Combine(AppContext.BaseDirectory, "prompts", "demo", template + ".gbnf");
+        return enabled && File.Exists(file) ? File.ReadAllText(file) : null;
+    };
+
     public string Text(string name)
     {
         var path = _overlay is not null && File.Exists(Path.Combine(_overlay, name + ".txt")) ? Path.Combine(_overlay, name + ".txt") : Path.Combine(_directory, name + ".txt");

@@ -43,18 +43,7 @@ public sealed class DpoTrainer(LlamaTransformer model, LoraWeights lora, Trainer
     public Tensor SequenceLogProbs(IReadOnlyList<TokenizedExample> sequences, Func<string, Tensor, Tensor, Tensor>? adapt)
     {
         ArgumentNullException.ThrowIfNull(sequences);
-        var length = Math.Min(options.SequenceLength, sequences.Max(e => e.Tokens.Length));
-        var ids = new long[sequences.Count * length];
-        var mask = new float[sequences.Count * length];
-        for (var b = 0; b < sequences.Count; b++)
-        {
-            var e = sequences[b];
-            for (var t = 0; t < length; t++)
-            {
-                ids[b * length + t] = t < e.Tokens.Length ? e.Tokens[t] : padToken;
-                mask[b * length + t] = t < e.Tokens.Length && e.Trained[t] ? 1 : 0;
-            }
-        }
+        var (ids, mask, length) = PaddedBatch.Build(sequences, options.SequenceLength, padToken);
         using var scope = NewDisposeScope();
         var tokens = tensor(ids, [sequences.Count, length]).to(model.Device);
         var weights = tensor(mask, [sequences.Count, length]).to(model.Device);

@@ -66,10 +66,16 @@ public sealed class ParquetExportTests : IDisposable
         var pairs = Jsonl(Path.Combine(folder, "dpo.jsonl"));
         Assert.NotEmpty(pairs);
         using var store = State.RunStore.Open(folder);
-        var negatives = AugmentExporter.Deduplicate(store.Examples(), options.RougeThreshold).Kept.Where(e => e.Kind == Core.Augment.ExampleKind.Negative).ToList();
-        Assert.Equal(negatives.Select(n => (n.Question, n.Answer, n.FlawedAnswer!)),
-            pairs.Select(p => (p.GetProperty("prompt").GetString()!, p.GetProperty("chosen").GetString()!, p.GetProperty("rejected").GetString()!)));
-        Assert.All(pairs, p => Assert.StartsWith("No, actually", p.GetProperty("chosen").GetString(), StringComparison.Ordinal));
+        var kept = AugmentExporter.Deduplicate(store.Examples(), options.RougeThreshold).Kept;
+        var negatives = kept.Where(e => e.Kind == Core.Augment.ExampleKind.Negative).ToList();
+        var triples = pairs.Select(p => (Prompt: p.GetProperty("prompt").GetString()!, Chosen: p.GetProperty("chosen").GetString()!, Rejected: p.GetProperty("rejected").GetString()!)).ToList();
+        Assert.Equal(negatives.Select(n => (n.Question, n.Answer, n.FlawedAnswer!)), triples.Take(negatives.Count));
+        Assert.All(triples.Take(negatives.Count), p => Assert.StartsWith("No, actually", p.Chosen, StringComparison.Ordinal));
+        // Then the judged-bad answers: a refusal the judges rejected, against the accepted refusal to the same question.
+        var judged = triples.Skip(negatives.Count).ToList();
+        Assert.NotEmpty(judged);
+        Assert.All(judged, p => Assert.Contains(kept, e => e.Question == p.Prompt && e.Answer == p.Chosen && e.Kind != Core.Augment.ExampleKind.Negative));
+        Assert.All(judged, p => Assert.NotEqual(p.Chosen, p.Rejected));
         await using var stream = File.OpenRead(Path.Combine(folder, "dpo.parquet"));
         var rows = (await ParquetSerializer.DeserializeAsync<DpoRow>(stream)).Data;
         Assert.Equal(pairs.Select(p => p.GetProperty("rejected").GetString()), rows.Select(r => r.Rejected));

@@ -11,7 +11,7 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
     // CPU flash attention rounds Q·K through f16, which turns the last-bit differences between batch shapes
     // (llama.cpp's gemv for one row, tiled gemm for several) into flipped argmaxes about once per 600 tokens here.
     // Without it 60 prompts × 48 tokens matched exactly, so these tests pin it off; the engine itself is shape-agnostic.
-    private BatchedEngine NewEngine(int parallel = 8, int contextPerSequence = 512, bool prefixSharing = true, bool backendSampling = true) =>
+    private BatchedEngine NewEngine(int parallel = 8, int contextPerSequence = 512, bool prefixSharing = true, bool backendSampling = true, int prefillBudget = 0) =>
         new(fixture.Model, new EngineOptions
         {
             ParallelSequences = parallel,
@@ -22,6 +22,7 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
             PrefixSharing = prefixSharing,
             BackendSampling = backendSampling,
             FlashAttention = false,
+            PrefillBudget = prefillBudget,
         });
 
     private int[] Tokens(string text) => [.. fixture.Model.Vocab.Tokenize(text, addSpecial: true, parseSpecial: true)];
@@ -50,6 +51,22 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
 
         for (var i = 0; i < prompts.Count; i++) Assert.Equal(alone[i], together[i].Tokens);
         Assert.True(engine.Metrics().Decodes < prompts.Count * 24, "sequences were not decoded together");
+    }
+
+    [Fact]
+    public async Task GenerateAsync_PrefillBudget_SpreadsPromptsOverStepsAndChangesNoToken()
+    {
+        var prompts = DistinctPrompts(6);
+        var alone = prompts.Select(p => Alone(p, SamplingSettings.Greedy)).ToList();
+        var promptTokens = prompts.Sum(p => p.Length);
+
+        using var engine = NewEngine(parallel: 6, prefixSharing: false, prefillBudget: 4);
+        var together = await Task.WhenAll(prompts.Select(p => engine.GenerateAsync(Request(p, SamplingSettings.Greedy))));
+
+        for (var i = 0; i < prompts.Count; i++) Assert.Equal(alone[i], together[i].Tokens);
+        // At most 4 prompt tokens a step: the prompts alone need this many decodes (the batch would hold them all at once).
+        Assert.True(engine.Metrics().Decodes >= promptTokens / 4, $"{engine.Metrics().Decodes} decodes for {promptTokens} prompt tokens at 4 per step");
+        Assert.Throws<SynthPipeline.Core.UserErrorException>(() => new EngineOptions { PrefillBudget = -1 }.Validate());
     }
 
     [Theory]

@@ -93,6 +93,10 @@ public sealed class TeacherOptions
     /// <summary>Share the KV of prompt prefixes between sequences instead of recomputing them.</summary>
     public bool PrefixSharing { get; set; } = true;
 
+    /// <summary>Prompt tokens one decode step may carry besides the generating sequences (0: as many as the batch holds).</summary>
+    [Range(0, 1_000_000)]
+    public int PrefillBudget { get; set; }
+
     /// <summary>CPU threads; 0 = all cores.</summary>
     [Range(0, 1024)]
     public int Threads { get; set; }

@@ -423,15 +423,17 @@ public sealed partial class BatchedEngine : IDisposable
         foreach (var slot in _slots)
             if (slot.IsPromptProcessing) _promptOrder.Add(slot);
         _promptOrder.Sort(static (a, b) => a.Admission.CompareTo(b.Admission));
+        // At least one prompt token per step, so that a budget smaller than the batch never stalls admission.
+        var limit = _options.PrefillBudget > 0 ? Math.Min(_batch.Capacity, _batch.Count + _options.PrefillBudget) : _batch.Capacity;
         foreach (var slot in _promptOrder)
         {
-            var n = Math.Min(_batch.Capacity - _batch.Count, slot.PromptLength - slot.Decoded);
+            var n = Math.Min(limit - _batch.Count, slot.PromptLength - slot.Decoded);
             for (var j = 0; j < n; j++)
             {
                 var position = slot.Decoded + j;
                 Add(slot, position, wantLogits: position == slot.PromptLength - 1);
             }
-            if (_batch.Count == _batch.Capacity) break;
+            if (_batch.Count >= limit) break;
         }
         if (_batch.Count == 0) return false;
         Decode();

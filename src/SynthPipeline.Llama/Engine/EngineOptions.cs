@@ -45,6 +45,13 @@ public sealed record EngineOptions
     /// <summary>Whether sampling runs in the graph for a model on a GPU (<paramref name="onGpu"/>) under these options.</summary>
     public bool SamplesInGraph(bool onGpu) => BackendSampling ?? (onGpu && ParallelSequences <= MaxParallelForBackendSampling);
 
+    /// <summary>
+    /// Prompt tokens one step may carry besides the generating sequences' tokens (0: as many as the batch holds). A
+    /// budget keeps steps short while prompts arrive all the time, so the sequences already generating are not held up
+    /// behind long prefills, as vLLM's chunked prefill does with its per-step token budget.
+    /// </summary>
+    public int PrefillBudget { get; init; }
+
     /// <summary>Reuse the KV of a prompt prefix another sequence already computed instead of computing it again.</summary>
     public bool PrefixSharing { get; init; } = true;
 
@@ -65,6 +72,7 @@ public sealed record EngineOptions
             p.Add($"Teacher:BatchSize={BatchSize}: must be at least Teacher:ParallelSequences ({ParallelSequences}) so every sequence advances each step");
         if (MicroBatchSize < 1) p.Add($"Teacher:MicroBatchSize={MicroBatchSize}: must be at least 1");
         if (Threads < 0) p.Add($"Teacher:Threads={Threads}: must be 0 (all cores) or more");
+        if (PrefillBudget < 0) p.Add($"Teacher:PrefillBudget={PrefillBudget}: must be 0 (no budget) or more");
         if (MinSharedPrefix < 1) p.Add($"Teacher:MinSharedPrefix={MinSharedPrefix}: must be at least 1");
         return p;
     }

@@ -29,6 +29,8 @@ public static class EvaluationRun
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(targets);
         ArgumentNullException.ThrowIfNull(log);
+        if (Directory.Exists(inputs.BaseModel))
+            throw new Core.UserErrorException($"'{inputs.BaseModel}' is a Hugging Face folder; the students answer through llama.cpp, so give the same model as GGUF (--base)");
         foreach (var t in targets)
             if (t.AdapterPath is { } a && !File.Exists(a)) throw new Core.UserErrorException($"adapter '{a}' ({t.Name}) does not exist");
         Directory.CreateDirectory(folder);

@@ -118,9 +118,13 @@ public sealed class OvernightRun : IDisposable
 
         var probes = Path.Combine(Folder.Path, "augment", ProbeFile.FileName);
         var adapter = Path.Combine(Folder.Path, "train", "adapter.gguf");
-        if (Options.SkipEval || Options.SkipTrain || !File.Exists(probes) || !File.Exists(adapter))
-            stages.Add(new StageOutcome("eval", "", TimeSpan.Zero, Options.SkipEval ? "skipped (--skip-eval)" : Options.SkipTrain ? "skipped: no adapter to evaluate"
-                : "skipped: no held-out probes (Run:HoldOut is 0, or too few examples)", Skipped: true));
+        var skipEval = Options.SkipEval ? "skipped (--skip-eval)"
+            : Options.SkipTrain || !File.Exists(adapter) ? "skipped: no adapter to evaluate"
+            : !File.Exists(probes) ? "skipped: no held-out probes (Run:HoldOut is 0, or too few examples)"
+            : Directory.Exists(studentPath) ? "skipped: the student is a Hugging Face folder; evaluate its GGUF with synth eval --run <run> --base model.gguf"
+            : null;
+        if (skipEval is not null)
+            stages.Add(new StageOutcome("eval", "", TimeSpan.Zero, skipEval, Skipped: true));
         else if ((await StageAsync("eval", stages, () => EvaluateAsync(probes, adapter, teacher, teacherOptions, eval, studentPath, loggers, watch, log, cancellationToken))
                      .ConfigureAwait(false)).Cancelled)
             return Stop();

@@ -92,6 +92,7 @@ public sealed class LocalTeacher : IDisposable
             FlashAttention = options.FlashAttention.AsNullable(),
             BackendSampling = options.GraphSampling,
             PrefixSharing = options.PrefixSharing,
+            PrefillBudget = options.PrefillBudget,
         };
     }
 

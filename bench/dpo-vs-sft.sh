@@ -8,9 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 shape=${1:-llama-3.2-1b}; steps=${2:-4}; batch=${3:-1}
 work=${WORK:-/tmp/dpo-bench}; mkdir -p "$work"
-synth="dotnet src/SynthPipeline.Cli/bin/Debug/net10.0/synth.dll"
-[[ -f src/SynthPipeline.Cli/bin/Debug/net10.0/synth.dll ]] || dotnet build src/SynthPipeline.Cli -v q
-vocab=$(ls .native/llama-*/src/models/ggml-vocab-llama-bpe.gguf | head -1)
+# On the GPU machine: SYNTH="dotnet .device/app/SynthPipeline.Cli/synth.dll" VOCAB=/tmp/llama-cuda/models/ggml-vocab-llama-bpe.gguf
+#   bash bench/gpu/cpu-llama-env.sh bash bench/dpo-vs-sft.sh llama-3.2-1b 20 4
+if [[ -z ${SYNTH:-} ]]; then
+  [[ -f src/SynthPipeline.Cli/bin/Debug/net10.0/synth.dll ]] || dotnet build src/SynthPipeline.Cli -v q
+fi
+synth=${SYNTH:-dotnet src/SynthPipeline.Cli/bin/Debug/net10.0/synth.dll}
+vocab=${VOCAB:-$(ls .native/llama-*/src/models/ggml-vocab-llama-bpe.gguf | head -1)}
 model=$work/$shape-q4_k_m.gguf
 [[ -f $model ]] || $synth model create-random "$model" --shape "$shape" --type q4_k_m --vocab-from "$vocab"
 python3 - "$work" <<'PY'

@@ -31,24 +31,38 @@ public sealed class EvalProbeTests : IDisposable
     public void Split_HoldsOutAboutTheShareOfEachKind_TheSameEveryTime_AndKeepsTheRestApart()
     {
         var items = Items(200);
-        var (held, kept) = ProbeSplit.Split(items, x => x.Kind, x => x.Id, 0.1, seed: 3);
-        var (again, _) = ProbeSplit.Split(items.AsEnumerable().Reverse().ToList(), x => x.Kind, x => x.Id, 0.1, seed: 3);
+        var (held, kept) = ProbeSplit.Split(items, x => x.Kind, x => x.Id, x => x.Id, 0.1, seed: 3);
+        var (again, _) = ProbeSplit.Split(items.AsEnumerable().Reverse().ToList(), x => x.Kind, x => x.Id, x => x.Id, 0.1, seed: 3);
         Assert.Equal(held.Select(h => h.Id).Order(), again.Select(h => h.Id).Order());
         Assert.Empty(held.Intersect(kept));
         Assert.Equal(items.Count, held.Count + kept.Count);
         foreach (var kind in Enum.GetValues<ExampleKind>())
             Assert.InRange(held.Count(h => h.Kind == kind), 10, 35);
-        Assert.NotEqual(held.Select(h => h.Id).Order(), ProbeSplit.Split(items, x => x.Kind, x => x.Id, 0.1, seed: 4).HeldOut.Select(h => h.Id).Order());
+        Assert.NotEqual(held.Select(h => h.Id).Order(), ProbeSplit.Split(items, x => x.Kind, x => x.Id, x => x.Id, 0.1, seed: 4).HeldOut.Select(h => h.Id).Order());
     }
 
     [Fact]
     public void Split_SmallKinds_GiveOneProbeButNeverTheirLastExample()
     {
         var items = new List<(string Id, ExampleKind Kind)> { ("a", ExampleKind.Legitimate), ("b", ExampleKind.Legitimate), ("c", ExampleKind.Negative) };
-        var (held, kept) = ProbeSplit.Split(items, x => x.Kind, x => x.Id, 0.01, seed: 1);
+        var (held, kept) = ProbeSplit.Split(items, x => x.Kind, x => x.Id, x => x.Id, 0.01, seed: 1);
         Assert.Single(held, h => h.Kind == ExampleKind.Legitimate);
         Assert.Contains(kept, k => k.Id == "c");
-        Assert.Empty(ProbeSplit.Split(items, x => x.Kind, x => x.Id, 0, seed: 1).HeldOut);
+        Assert.Empty(ProbeSplit.Split(items, x => x.Kind, x => x.Id, x => x.Id, 0, seed: 1).HeldOut);
+    }
+
+    [Fact]
+    public void Split_ExamplesAskingOneQuestion_AreHeldOutTogetherAsOneProbe()
+    {
+        // Three examples of one instruction (different inputs) and a fourth asking it with other spacing and case.
+        var items = Enumerable.Range(0, 40).SelectMany(q => Enumerable.Range(0, 3).Select(i => (Id: $"q{q:D2}-{i}", Question: $"Instruction {q}")))
+            .Append((Id: "z-extra", Question: "  instruction   7 ")).ToList();
+        var (held, kept) = ProbeSplit.Split(items, _ => ExampleKind.Legitimate, x => x.Id, x => x.Question, 0.2, seed: 2);
+        Assert.NotEmpty(held);
+        var heldQuestions = held.Select(h => ProbeSplit.Key(h.Question)).ToList();
+        Assert.Equal(heldQuestions.Distinct().Count(), heldQuestions.Count);
+        Assert.DoesNotContain(kept, k => heldQuestions.Contains(ProbeSplit.Key(k.Question)));
+        Assert.Equal(items.Count, kept.Count + items.Count(i => heldQuestions.Contains(ProbeSplit.Key(i.Question))));
     }
 
     [Fact]

@@ -1,32 +1,47 @@
+using System.Globalization;
 using System.Text;
 using SynthPipeline.Core.Augment;
 
 namespace SynthPipeline.Core.Eval;
 
 /// <summary>
-/// Holds out a share of a run's examples, per kind, as probes that no training file will contain. Membership follows
-/// from (seed, example id) alone, so a resumed or re-exported run holds out the same examples; a kind with two or more
-/// examples always gives at least one probe, so that even a small run can be evaluated on every behaviour.
+/// Holds out a share of a run's examples, per kind, as probes that no training file will contain. The unit is the
+/// question: examples that ask the same question (several examples of one Self-Instruct instruction do) are held out
+/// together, so a probe's question never reaches training through a sibling, and give one probe. Membership follows
+/// from (seed, the question's first example id) alone, so a resumed or re-exported run holds out the same examples; a
+/// kind with two or more questions always gives at least one probe, and never all of them.
 /// </summary>
 public static class ProbeSplit
 {
-    public static (IReadOnlyList<T> HeldOut, IReadOnlyList<T> Kept) Split<T>(IReadOnlyList<T> items, Func<T, ExampleKind> kind, Func<T, string> id, double share, int seed)
+    public static (IReadOnlyList<T> HeldOut, IReadOnlyList<T> Kept) Split<T>(IReadOnlyList<T> items, Func<T, ExampleKind> kind, Func<T, string> id,
+        Func<T, string> question, double share, int seed)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(kind);
         ArgumentNullException.ThrowIfNull(id);
+        ArgumentNullException.ThrowIfNull(question);
         if (share <= 0) return ([], items);
-        var held = new HashSet<T>(ReferenceEqualityComparer.Instance as IEqualityComparer<T> ?? EqualityComparer<T>.Default);
-        foreach (var group in items.GroupBy(kind))
+        var groups = items.GroupBy(x => Key(question(x)), StringComparer.Ordinal)
+            .Select(g => (Key: g.Key, First: g.OrderBy(id, StringComparer.Ordinal).First())).ToList();
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var ofKind in groups.GroupBy(g => kind(g.First)))
         {
-            var ranked = group.Select(x => (Item: x, Draw: Draw(seed, id(x)))).OrderBy(x => x.Draw).ToList();
-            var take = ranked.Count(x => x.Draw < share);
+            var ranked = ofKind.Select(g => (g.Key, Draw: Draw(seed, id(g.First)))).OrderBy(g => g.Draw).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
+            var take = ranked.Count(g => g.Draw < share);
             if (take == 0 && ranked.Count >= 2) take = 1;
-            // Never the whole kind: training keeps at least one example of each behaviour.
+            // Never a whole kind: training keeps at least one example of each behaviour.
             take = Math.Min(take, ranked.Count - 1);
-            foreach (var x in ranked.Take(take)) held.Add(x.Item);
+            foreach (var g in ranked.Take(take)) held.Add(g.Key);
         }
-        return ([.. items.Where(held.Contains)], [.. items.Where(x => !held.Contains(x))]);
+        var probes = groups.Where(g => held.Contains(g.Key)).Select(g => g.First).ToHashSet();
+        return ([.. items.Where(probes.Contains)], [.. items.Where(x => !held.Contains(Key(question(x))))]);
+    }
+
+    /// <summary>How questions are compared: trimmed, white space collapsed, case folded.</summary>
+    public static string Key(string question)
+    {
+        ArgumentNullException.ThrowIfNull(question);
+        return string.Join(' ', question.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)).ToLower(CultureInfo.InvariantCulture);
     }
 
     /// <summary>A stable draw in [0, 1) from the seed and an id (FNV-1a, the same in every process).</summary>

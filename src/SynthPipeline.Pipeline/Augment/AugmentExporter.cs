@@ -136,7 +136,7 @@ public static class AugmentExporter
         ArgumentNullException.ThrowIfNull(options);
         var (deduplicated, nearDuplicates) = dataset;
         // Probes are taken out before anything is written, so no training file can contain one.
-        var (heldOut, examples) = ProbeSplit.Split(deduplicated, e => e.Kind, e => e.Id, options.HoldOut, options.Seed);
+        var (heldOut, examples) = ProbeSplit.Split(deduplicated, e => e.Kind, e => e.Id, e => e.Question, options.HoldOut, options.Seed);
         var probesFile = Path.Combine(folder, ProbeFile.FileName);
         if (heldOut.Count > 0) ProbeFile.Write(probesFile, heldOut.Select(e => new Probe(e.Id, e.Kind, e.Question, e.Answer, null, $"{e.File}#{e.Chunk}")));
         else File.Delete(probesFile);
@@ -204,14 +204,14 @@ public static class AugmentExporter
     /// <summary>
     /// Preference pairs from refusals and grounded answers: wherever the judges rejected an answer (not grounded, not
     /// declining, or not pointing to current information) to a question that also has an accepted answer, the accepted
-    /// one is chosen over it. Questions match after trimming and case folding; pairs are ordered by prompt, so a
+    /// one is chosen over it. Questions match as the probe split compares them (white space and case aside); pairs are ordered by prompt, so a
     /// resumed run writes the same file whatever order its rejections were committed in.
     /// </summary>
     public static IReadOnlyList<DpoRow> JudgedBadPairs(IReadOnlyList<StoredExample> examples, IReadOnlyList<StoredRejection> rejections)
     {
         ArgumentNullException.ThrowIfNull(examples);
         ArgumentNullException.ThrowIfNull(rejections);
-        static string Key(string question) => question.Trim().ToLowerInvariant();
+        static string Key(string question) => ProbeSplit.Key(question);
         var accepted = examples.Where(e => e.Kind is ExampleKind.Legitimate or ExampleKind.Refusal)
             .GroupBy(e => Key(e.Question), StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
         var pairs = new List<DpoRow>();

@@ -127,7 +127,9 @@ public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, Traine
         var page = new HtmlReport("Self-improvement rounds");
         foreach (var key in new[] { "false_premise_correction", "refusal_rate", "over_refusal", "correctness", "token_f1", "combination_all" })
         {
-            var points = metrics.Select((m, i) => (X: (double)i, Y: m.Metrics.First(v => v.Key == key).Value)).Where(p => p.Y is not null).Select(p => (p.X, p.Y!.Value)).ToList();
+            // The base is round 0; a round whose answers all failed trained no adapter and has no point.
+            var points = metrics.Select(m => (X: m.Student == "base" ? 0.0 : double.Parse(m.Student["round ".Length..], CultureInfo.InvariantCulture), Y: m.Metrics.First(v => v.Key == key).Value))
+                .Where(p => p.Y is not null).Select(p => (p.X, p.Y!.Value)).ToList();
             page.Section("loop-" + key, metrics[0].Metrics.First(v => v.Key == key).Label.Trim(), new XElement("p", "round 0 is the base"), HtmlReport.Line(points, "round", key));
         }
         AtomicFile.WriteText(Path.Combine(folder, "report.html"), page.Render([], "synth loop"));

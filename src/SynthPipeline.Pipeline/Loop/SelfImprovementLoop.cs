@@ -63,6 +63,8 @@ public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, Traine
             targets.Add(new EvalTarget($"round {k}", trained));
             metrics = await EvaluationRun.RunAsync(Path.Combine(folder, "eval"), inputs, targets, loggers, log, cancellationToken).ConfigureAwait(false);
         }
+        // No round trained an adapter: the table still shows the base, so the morning has a measured starting point.
+        if (metrics.Count == 0) metrics = await EvaluationRun.RunAsync(Path.Combine(folder, "eval"), inputs, targets, loggers, log, cancellationToken).ConfigureAwait(false);
         Write(folder, done, metrics);
         return (done, metrics);
     }

@@ -32,9 +32,7 @@ internal static class EvalCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = AppConfiguration.Build();
-            var teacherOptions = AppConfiguration.Teacher(configuration);
-            teacherFlags.Apply(parse, teacherOptions);
-            teacherOptions.Validate();
+            var teacherOptions = teacherFlags.Resolve(parse, configuration);
             var options = AppConfiguration.Bind<EvalOptions>(configuration, EvalOptions.Section).Validate();
             var layout = parse.GetValue(run) is { } r ? RunLayout.Open(r) : null;
             var probeFile = parse.GetValue(probes) ?? layout?.Probes ?? throw new UserErrorException("give --run (a synth run folder) or --probes (a probe JSONL file)");

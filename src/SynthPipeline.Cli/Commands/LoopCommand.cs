@@ -26,9 +26,7 @@ internal static class LoopCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = AppConfiguration.Build();
-            var teacherOptions = AppConfiguration.Teacher(configuration);
-            teacherFlags.Apply(parse, teacherOptions);
-            teacherOptions.Validate();
+            var teacherOptions = teacherFlags.Resolve(parse, configuration);
             var options = AppConfiguration.Bind<EvalOptions>(configuration, EvalOptions.Section);
             if (parse.GetValue(samples) is { } k) options.Samples = k;
             options.Validate();

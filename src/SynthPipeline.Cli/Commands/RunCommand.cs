@@ -31,9 +31,7 @@ internal static class RunCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = AppConfiguration.Build();
-            var teacherOptions = AppConfiguration.Teacher(configuration);
-            teacherFlags.Apply(parse, teacherOptions);
-            teacherOptions.Validate();
+            var teacherOptions = teacherFlags.Resolve(parse, configuration);
             var options = AppConfiguration.Bind<RunOptions>(configuration, RunOptions.Section);
             if (parse.GetValue(seeds) is { } s) options.Seeds = s;
             if (parse.GetValue(corpus) is { } c) options.Corpus = c;

@@ -24,6 +24,15 @@ internal sealed class TeacherFlags
         command.Options.Add(_teacherModel);
     }
 
+    /// <summary>The <c>Teacher</c> section of <paramref name="configuration"/> with these flags applied, validated once.</summary>
+    public TeacherOptions Resolve(ParseResult parse, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        var teacher = AppConfiguration.Teacher(configuration);
+        Apply(parse, teacher);
+        teacher.Validate();
+        return teacher;
+    }
+
     public void Apply(ParseResult parse, TeacherOptions teacher)
     {
         ArgumentNullException.ThrowIfNull(parse);

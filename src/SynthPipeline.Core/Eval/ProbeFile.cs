@@ -1,6 +1,7 @@
 using System.Text.Json;
 using SynthPipeline.Core;
 using SynthPipeline.Core.Augment;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Core.Eval;
 
@@ -15,29 +16,13 @@ public static class ProbeFile
 
     public static IReadOnlyList<Probe> Read(string path)
     {
-        if (!File.Exists(path)) throw new UserErrorException($"{path}: the probe file does not exist");
         var probes = new List<Probe>();
-        var line = 0;
-        foreach (var text in File.ReadLines(path))
+        foreach (var (root, at) in JsonObjectLines.Read(path, "probe file", m => new UserErrorException(m)))
         {
-            line++;
-            if (string.IsNullOrWhiteSpace(text)) continue;
-            var at = $"{path}:{line}";
-            JsonElement root;
-            try
-            {
-                using var doc = JsonDocument.Parse(text);
-                root = doc.RootElement.Clone();
-            }
-            catch (JsonException e)
-            {
-                throw new UserErrorException($"{at}: not valid JSON ({e.Message})");
-            }
-            if (root.ValueKind != JsonValueKind.Object) throw new UserErrorException($"{at}: expected an object with question, kind and reference");
             var kindText = Required(root, "kind", at);
             if (!Enum.TryParse<ExampleKind>(kindText, ignoreCase: true, out var kind) || int.TryParse(kindText, out _))
                 throw new UserErrorException($"{at}: \"kind\" is '{kindText}'; use legitimate, negative or refusal");
-            var id = Optional(root, "id", at) ?? $"{Path.GetFileName(path)}:{line}";
+            var id = Optional(root, "id", at) ?? $"{Path.GetFileName(path)}:{at[(at.LastIndexOf(':') + 1)..]}";
             probes.Add(new Probe(id, kind, Required(root, "question", at), Required(root, "reference", at), Optional(root, "source", at), Optional(root, "origin", at) ?? at));
         }
         var twice = probes.GroupBy(p => p.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Training.Data;
 
@@ -9,31 +10,8 @@ namespace SynthPipeline.Training.Data;
 /// </summary>
 public static class ConversationReader
 {
-    public static IReadOnlyList<Conversation> Read(string path)
-    {
-        if (!File.Exists(path)) throw new TrainingDataException($"{path}: the training file does not exist");
-        var result = new List<Conversation>();
-        var line = 0;
-        foreach (var text in File.ReadLines(path))
-        {
-            line++;
-            if (string.IsNullOrWhiteSpace(text)) continue;
-            var source = $"{path}:{line}";
-            JsonElement root;
-            try
-            {
-                using var doc = JsonDocument.Parse(text);
-                root = doc.RootElement.Clone();
-            }
-            catch (JsonException e)
-            {
-                throw new TrainingDataException($"{source}: not valid JSON ({e.Message})");
-            }
-            if (root.ValueKind != JsonValueKind.Object) throw new TrainingDataException($"{source}: expected a JSON object");
-            result.Add(new Conversation(Turns(root, source), source));
-        }
-        return result;
-    }
+    public static IReadOnlyList<Conversation> Read(string path) =>
+        [.. JsonObjectLines.Read(path, "training file", m => new TrainingDataException(m)).Select(x => new Conversation(Turns(x.Root, x.Source), x.Source))];
 
     private static List<Turn> Turns(JsonElement root, string source)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SynthPipeline.Core.Text;
 using SynthPipeline.Training.Data;
 
 namespace SynthPipeline.Training.Dpo;
@@ -11,31 +12,8 @@ namespace SynthPipeline.Training.Dpo;
 /// </summary>
 public static class PreferenceReader
 {
-    public static IReadOnlyList<PreferencePair> Read(string path)
-    {
-        if (!File.Exists(path)) throw new TrainingDataException($"{path}: the preference file does not exist");
-        var pairs = new List<PreferencePair>();
-        var line = 0;
-        foreach (var text in File.ReadLines(path))
-        {
-            line++;
-            if (string.IsNullOrWhiteSpace(text)) continue;
-            var source = $"{path}:{line}";
-            JsonElement root;
-            try
-            {
-                using var doc = JsonDocument.Parse(text);
-                root = doc.RootElement.Clone();
-            }
-            catch (JsonException e)
-            {
-                throw new TrainingDataException($"{source}: not valid JSON ({e.Message})");
-            }
-            if (root.ValueKind != JsonValueKind.Object) throw new TrainingDataException($"{source}: expected a JSON object with prompt, chosen and rejected");
-            pairs.Add(Pair(root, source));
-        }
-        return pairs;
-    }
+    public static IReadOnlyList<PreferencePair> Read(string path) =>
+        [.. JsonObjectLines.Read(path, "preference file", m => new TrainingDataException(m)).Select(x => Pair(x.Root, x.Source))];
 
     private static PreferencePair Pair(JsonElement root, string source)
     {

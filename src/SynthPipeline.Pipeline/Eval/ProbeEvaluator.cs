@@ -56,7 +56,8 @@ public sealed class ProbeEvaluator(IReadOnlyDictionary<TeacherRole, IChatClient>
         {
             var p = probe.Turns[t];
             messages.Add(new ChatMessage(ChatRole.User, p.Question));
-            var id = $"eval-answer|{student.Identity}|{probe.Id}|{t}";
+            // Everything that shapes the answer is in its id: another seed or length asks again instead of reusing.
+            var id = $"eval-answer|{student.Identity}|seed{options.Seed}|max{options.MaxAnswerTokens}|{probe.Id}|{t}";
             var reply = await answers.AskAsync(id, "eval-answer", [.. messages], new ChatOptions
             {
                 Temperature = 0, Seed = AugmentTeacher.SeedOf(options.Seed, probe.Id + "|" + t), MaxOutputTokens = options.MaxAnswerTokens,
@@ -85,7 +86,7 @@ public sealed class ProbeEvaluator(IReadOnlyDictionary<TeacherRole, IChatClient>
             ["source"] = probe.Source is { Length: > 0 } s ? $"Source passage: \"\"\"{s}\"\"\"\n" : "",
         }, cancellationToken).ConfigureAwait(false);
         // The verdict is keyed by the exact prompt: the same question, reference and reply are graded once.
-        var id = "eval-judge|" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(template + "\n" + prompt)))[..24];
+        var id = $"eval-judge|seed{options.Seed}|max{options.JudgeMaxTokens}|" + Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(template + "\n" + prompt)))[..24];
         var chat = new ChatOptions { Temperature = 0, Seed = AugmentTeacher.SeedOf(options.Seed, id), MaxOutputTokens = options.JudgeMaxTokens };
         if (grammar(template) is { } g) chat.AdditionalProperties = new() { [ChatOptionsMapper.GrammarKey] = g };
         var verdict = await _judge.AskAsync(id, template, prompt, chat, cancellationToken).ConfigureAwait(false);

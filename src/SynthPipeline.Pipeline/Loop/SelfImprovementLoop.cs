@@ -89,7 +89,8 @@ public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, Traine
             async (i, ct) =>
             {
                 var (prompt, sample) = work[i];
-                var id = $"loop|round{round}|{prompt.Id}|{sample}";
+                // The settings that shape an answer are in its id, so a loop resumed with other settings asks again.
+                var id = FormattableString.Invariant($"loop|round{round}|seed{options.Seed}|t{options.SampleTemperature}|max{options.MaxAnswerTokens}|{prompt.Id}|{sample}");
                 var reply = await answers.AskAsync(id, "loop-answer", [new ChatMessage(ChatRole.User, prompt.Question)], new ChatOptions
                 {
                     Temperature = (float)options.SampleTemperature, Seed = AugmentTeacher.SeedOf(options.Seed, id), MaxOutputTokens = options.MaxAnswerTokens,

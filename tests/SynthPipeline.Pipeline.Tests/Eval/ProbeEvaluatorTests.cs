@@ -84,12 +84,12 @@ public sealed class ProbeEvaluatorTests : IDisposable
         return $"Declines: {Yn(reply.Contains("can't", StringComparison.Ordinal))}\nPoints: {Yn(reply.Contains("official", StringComparison.Ordinal))}\nReason: checked.";
     });
 
-    private async Task<(IReadOnlyList<ProbeScore> Scores, ScriptedTeacher Judge)> EvaluateAsync(IChatClient student, string identity, ScriptedTeacher? judge = null)
+    private async Task<(IReadOnlyList<ProbeScore> Scores, ScriptedTeacher Judge)> EvaluateAsync(IChatClient student, string identity, ScriptedTeacher? judge = null, int seed = 7)
     {
         judge ??= Judge();
         using var store = RunStore.Open(_dir);
         var evaluator = new ProbeEvaluator(Enum.GetValues<TeacherRole>().ToDictionary(r => r, _ => (IChatClient)judge), store, new TeacherCounters(TimeProvider.System),
-            new EvalOptions { Parallel = 3 }, _ => null, ResponseChecks.DefaultCorrectionOpeners);
+            new EvalOptions { Parallel = 3, Seed = seed }, _ => null, ResponseChecks.DefaultCorrectionOpeners);
         var scores = await evaluator.EvaluateAsync(new EvalStudent(identity, identity, student), Probes, CombinationProbe.Build(Probes, 5), null, CancellationToken.None);
         return (scores, judge);
     }
@@ -153,6 +153,12 @@ public sealed class ProbeEvaluatorTests : IDisposable
         Assert.Empty(again.Asked);
         Assert.Empty(judgeAgain.Prompts);
         Assert.Equal(first.SelectMany(s => s.Turns).Select(t => t.Verdict + t.Reply), second.SelectMany(s => s.Turns).Select(t => t.Verdict + t.Reply));
+
+        // Another seed is another evaluation: it asks the student and the judge again.
+        var reseeded = new Student(Good);
+        var (_, judgeReseeded) = await EvaluateAsync(reseeded, "good", seed: 8);
+        Assert.NotEmpty(reseeded.Asked);
+        Assert.NotEmpty(judgeReseeded.Prompts);
     }
 
     [Fact]

@@ -44,6 +44,13 @@ public sealed class EvalTests
             var question = JsonDocument.Parse(line).RootElement.GetProperty("question").GetString()!;
             Assert.DoesNotContain(JsonSerializer.Serialize(question), training, StringComparison.Ordinal);
         }
+        // A probe from the corpus carries its passage, for the judge; one from the generated pairs does not need one.
+        foreach (var line in probes)
+        {
+            var probe = JsonDocument.Parse(line).RootElement;
+            if (probe.GetProperty("origin").GetString()!.StartsWith("harbour.md#", StringComparison.Ordinal) && probe.GetProperty("kind").GetString() != "refusal")
+                Assert.Contains("lighthouse", probe.GetProperty("source").GetString()!, StringComparison.Ordinal);
+        }
         var table = File.ReadAllText(Path.Combine(run, "eval", "eval.md"));
         Assert.Contains("| metric | n | base | base + adapter | base + adapter − base |", table, StringComparison.Ordinal);
         Assert.Contains("random weights", table, StringComparison.Ordinal);

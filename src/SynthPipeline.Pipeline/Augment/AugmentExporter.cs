@@ -138,7 +138,7 @@ public static class AugmentExporter
         // Probes are taken out before anything is written, so no training file can contain one.
         var (heldOut, examples) = ProbeSplit.Split(deduplicated, e => e.Kind, e => e.Id, e => e.Question, options.HoldOut, options.Seed);
         var probesFile = Path.Combine(folder, ProbeFile.FileName);
-        if (heldOut.Count > 0) ProbeFile.Write(probesFile, heldOut.Select(e => new Probe(e.Id, e.Kind, e.Question, e.Answer, null, $"{e.File}#{e.Chunk}")));
+        if (heldOut.Count > 0) ProbeFile.Write(probesFile, heldOut.Select(e => new Probe(e.Id, e.Kind, e.Question, e.Answer, SourcePassage(folder, e), $"{e.File}#{e.Chunk}")));
         else File.Delete(probesFile);
         var (conversations, mixedCount) = Conversations(examples, options, systemPrompt);
         object Provenance(StoredExample e) => new { example = e.Id, kind = Kind(e.Kind), file = e.File, chunk = e.Chunk, start = e.SpanStart, end = e.SpanEnd };
@@ -197,6 +197,22 @@ public static class AugmentExporter
     }
 
     public static string Kind(ExampleKind kind) => kind.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// The passage a grounded or negative example was written from, for the judge of its probe: its span of the cleaned
+    /// document the run kept in <c>sources/</c>. Null for refusals (whose topic, not the passage, decides) and for
+    /// examples from a pairs file (the pair is the reference itself).
+    /// </summary>
+    private static string? SourcePassage(string folder, StoredExample e)
+    {
+        if (e.Kind == ExampleKind.Refusal) return null;
+        var path = Path.Combine(folder, CorpusIngest.SourcesFolder, e.File + ".txt");
+        if (!File.Exists(path)) return null;
+        var text = File.ReadAllText(path);
+        var start = Math.Clamp(e.SpanStart, 0, text.Length);
+        var end = Math.Clamp(e.SpanEnd, start, text.Length);
+        return end > start ? text[start..end] : null;
+    }
 
     /// <summary>The rejection reasons that judged an answer bad while its question was fine.</summary>
     private static readonly HashSet<string> BadAnswerReasons = new(StringComparer.Ordinal) { "not_grounded", "does_not_decline", "no_pointer" };

@@ -85,4 +85,33 @@ public sealed class ParquetExportTests : IDisposable
         var chats = (await ParquetSerializer.DeserializeAsync<ChatRow>(chatStream)).Data;
         Assert.Contains(chats, c => c.Messages.Any(m => m.Trainable == false));
     }
+
+    [Fact]
+    public async Task Augment_HoldOut_ProbesCarryTheirPassage_AndNoTrainingFileHoldsTheirQuestions()
+    {
+        var corpus = TestCorpus.Create(Path.Combine(_dir, "corpus"), problems: false);
+        var options = new AugmentOptions { Corpus = corpus, ChunkTokens = 12, ChunkOverlapTokens = 3, Seed = 5, ChunksInFlight = 3, Output = _dir, RunName = "h", HoldOut = 0.5 };
+        // The good teacher asks the same question of every chunk; here each chunk gets its own, so there are questions to hold out.
+        var good = ScriptedTeacher.Good();
+        var teacher = new ScriptedTeacher(prompt => prompt.Contains("You are writing study questions", StringComparison.Ordinal)
+            ? good.Answer(prompt).Replace("What rises twice a day?", $"Why {string.Join(' ', Passage(prompt).Split(' ', StringSplitOptions.RemoveEmptyEntries).TakeLast(6))}?", StringComparison.Ordinal)
+            : good.Answer(prompt));
+        static string Passage(string prompt)
+        {
+            var start = prompt.IndexOf("\"\"\"", StringComparison.Ordinal) + 3;
+            return prompt[start..prompt.IndexOf("\"\"\"", start, StringComparison.Ordinal)].Replace('\n', ' ');
+        }
+        using (var run = AugmentRun.Open(options, new TeacherOptions(), null, TimeProvider.System))
+            await run.RunAsync(new RunTeacher(teacher, "scripted", false, t => t.Split(' ').Length), NullLoggerFactory.Instance, CancellationToken.None);
+        var folder = Path.Combine(_dir, "h");
+
+        var probes = Core.Eval.ProbeFile.Read(Path.Combine(folder, Core.Eval.ProbeFile.FileName));
+        Assert.Contains(probes, p => p.Kind == Core.Augment.ExampleKind.Legitimate);
+        // A grounded probe carries the passage it was written from (the cleaned document's span), so the judge can check against it.
+        var sources = Directory.GetFiles(Path.Combine(folder, CorpusIngest.SourcesFolder), "*.txt", SearchOption.AllDirectories).Select(File.ReadAllText).ToList();
+        Assert.All(probes.Where(p => p.Kind != Core.Augment.ExampleKind.Refusal), p => Assert.Contains(sources, text => p.Source is { Length: > 0 } s && text.Contains(s, StringComparison.Ordinal)));
+        Assert.All(probes.Where(p => p.Kind == Core.Augment.ExampleKind.Refusal), p => Assert.Null(p.Source));
+        var training = string.Concat(new[] { "openai-chat.jsonl", "sharegpt.jsonl", "alpaca.jsonl", "dpo.jsonl" }.Select(f => File.ReadAllText(Path.Combine(folder, f))));
+        Assert.All(probes, p => Assert.DoesNotContain(JsonSerializer.Serialize(p.Question), training, StringComparison.Ordinal));
+    }
 }

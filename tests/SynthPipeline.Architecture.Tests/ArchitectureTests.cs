@@ -19,7 +19,7 @@ public sealed class ArchitectureTests
         ["SynthPipeline.Pipeline.Augment"] = ["Teacher", "State", "Output", "Progress", "Graph", "Report"],
         ["SynthPipeline.Pipeline.Eval"] = ["Augment", "Teacher", "State", "Output", "Progress", "Report"],
         ["SynthPipeline.Pipeline.Loop"] = ["Eval", "Augment", "Teacher", "State", "Output", "Report"],
-        ["SynthPipeline.Pipeline.Run"] = ["SelfInstruct", "Augment", "Eval", "Teacher", "State", "Output", "Progress", "Graph", "Report"],
+        ["SynthPipeline.Pipeline.Run"] = ["SelfInstruct", "Augment", "Eval", "Loop", "Teacher", "State", "Output", "Progress", "Graph", "Report"],
     };
 
     [Fact]

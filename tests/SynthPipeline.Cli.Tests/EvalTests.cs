@@ -71,6 +71,9 @@ public sealed class EvalTests
         var header = ablate.Stdout.Split('\n').First(l => l.StartsWith("| metric |", StringComparison.Ordinal));
         foreach (var (arm, expected) in arms)
             Assert.Equal(expected, header.Contains($"| {arm} |", StringComparison.Ordinal));
+        // The run's own page now shows the arms too, still well-formed.
+        var page = System.Xml.Linq.XDocument.Parse(File.ReadAllText(Path.Combine(run, "report.html"))["<!DOCTYPE html>".Length..]);
+        Assert.Contains(page.Descendants("section"), e => (string?)e.Attribute("id") == "ablation");
         // One budget: every arm's data holds at most the smallest arm's trained tokens.
         var budget = File.ReadAllLines(Path.Combine(run, "eval-ablate", "arms.md")).Skip(2).Select(l => long.Parse(l.Split('|')[3].Trim(), System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.True(budget.Max() <= budget.Min() * 2, string.Join(", ", budget));
@@ -94,6 +97,9 @@ public sealed class EvalTests
         Assert.True(whole.ExitCode == 0, whole.Stderr);
         Assert.Contains("| 2 |", whole.Stdout, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(run, "loop", "report.html")));
+        var page = System.Xml.Linq.XDocument.Parse(File.ReadAllText(Path.Combine(run, "report.html"))["<!DOCTYPE html>".Length..]);
+        var loop = Assert.Single(page.Descendants("section"), e => (string?)e.Attribute("id") == "loop");
+        Assert.Contains(loop.Descendants(), e => e.Name.LocalName == "svg");
 
         SynthProcess.KillPoint[] points =
         [

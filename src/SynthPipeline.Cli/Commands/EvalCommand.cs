@@ -65,6 +65,7 @@ internal static class EvalCommand
                 stderr.MarkupLine(Markup.Escape($"stopped: checkpoints, answers and verdicts so far are kept; run the same command again to continue ({folder})"));
                 return SynthApp.ExitCancelled;
             }
+            if (layout is not null) Pipeline.Run.OvernightReportPage.Refresh(layout.Folder);
             await Console.Out.WriteAsync(File.ReadAllText(Path.Combine(folder, "eval.md"))).ConfigureAwait(false);
             stderr.MarkupLine(Markup.Escape($"wrote {Path.Combine(folder, "eval.json")}, eval.md and report.html"));
             return SynthApp.ExitOk;

@@ -47,6 +47,7 @@ internal static class LoopCommand
                 stderr.MarkupLine(Markup.Escape($"stopped: answers, verdicts and the training checkpoint are kept; run the same command again to continue ({folder})"));
                 return SynthApp.ExitCancelled;
             }
+            Pipeline.Run.OvernightReportPage.Refresh(layout.Folder);
             await Console.Out.WriteAsync(File.ReadAllText(Path.Combine(folder, "loop.md"))).ConfigureAwait(false);
             stderr.MarkupLine(Markup.Escape($"wrote {Path.Combine(folder, "loop.md")} and report.html"));
             return SynthApp.ExitOk;

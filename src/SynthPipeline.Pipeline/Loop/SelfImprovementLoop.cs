@@ -118,6 +118,24 @@ public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, Traine
             .SelectMany(g => g.Select(e => e.Answer).Zip(rejectedByPrompt[g.Key], (chosen, bad) => new { prompt = g.Key, chosen, rejected = bad })));
     }
 
+    /// <summary>
+    /// A line per key metric across rounds (the base is round 0; a round whose answers all failed trained no adapter and
+    /// has no point), for the loop's page and the overnight report.
+    /// </summary>
+    public static object[] Curves(IReadOnlyList<StudentMetrics> metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        var content = new List<object> { new XElement("p", "round 0 is the base") };
+        foreach (var key in new[] { "false_premise_correction", "refusal_rate", "over_refusal", "correctness", "token_f1", "combination_all" })
+        {
+            var points = metrics.Select(m => (X: m.Student == "base" ? 0.0 : double.Parse(m.Student["round ".Length..], CultureInfo.InvariantCulture), Y: m.Metrics.First(v => v.Key == key).Value))
+                .Where(p => p.Y is not null).Select(p => (p.X, p.Y!.Value)).ToList();
+            content.Add(new XElement("h3", metrics[0].Metrics.First(v => v.Key == key).Label.Trim()));
+            content.Add(HtmlReport.Line(points, "round", key));
+        }
+        return [.. content];
+    }
+
     /// <summary><c>loop.md</c> (rounds and metrics) and <c>report.html</c> with a line per key metric across rounds.</summary>
     private static void Write(string folder, IReadOnlyList<LoopRound> rounds, IReadOnlyList<StudentMetrics> metrics)
     {
@@ -127,14 +145,7 @@ public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, Traine
         if (File.Exists(evalTable)) b.Append("\n## Metrics per round\n\n").Append(File.ReadAllText(evalTable));
         AtomicFile.WriteText(Path.Combine(folder, "loop.md"), b.ToString());
         if (metrics.Count == 0) return;
-        var page = new HtmlReport("Self-improvement rounds");
-        foreach (var key in new[] { "false_premise_correction", "refusal_rate", "over_refusal", "correctness", "token_f1", "combination_all" })
-        {
-            // The base is round 0; a round whose answers all failed trained no adapter and has no point.
-            var points = metrics.Select(m => (X: m.Student == "base" ? 0.0 : double.Parse(m.Student["round ".Length..], CultureInfo.InvariantCulture), Y: m.Metrics.First(v => v.Key == key).Value))
-                .Where(p => p.Y is not null).Select(p => (p.X, p.Y!.Value)).ToList();
-            page.Section("loop-" + key, metrics[0].Metrics.First(v => v.Key == key).Label.Trim(), new XElement("p", "round 0 is the base"), HtmlReport.Line(points, "round", key));
-        }
+        var page = new HtmlReport("Self-improvement rounds").Section("loop", "Metrics per round", Curves(metrics));
         AtomicFile.WriteText(Path.Combine(folder, "report.html"), page.Render([], "synth loop"));
     }
 }

@@ -24,6 +24,25 @@ public static class OvernightReportPage
         if (EvalReport.Read(Path.Combine(folder, "eval")) is var (students, description))
             page.Section("evaluation", "Evaluation on held-out probes", EvalReport.Section(students, description),
                 new XElement("p", new XElement("a", new XAttribute("href", "eval/report.html"), "every probe, reply and verdict")));
+        if (EvalReport.Read(Path.Combine(folder, "eval-ablate")) is var (arms, armsDescription))
+            page.Section("ablation", "Ablation: what each kind of data does (synth eval --ablate)", EvalReport.Section(arms, armsDescription));
+        if (EvalReport.Read(Path.Combine(folder, "loop", "eval")) is var (rounds, roundsDescription))
+            page.Section("loop", "Self-improvement rounds (synth loop)", EvalReport.Section(rounds, roundsDescription), Loop.SelfImprovementLoop.Curves(rounds));
         return page.Render([], "synth run");
+    }
+
+    /// <summary>The stages as the last <c>synth run</c> process left them, kept so later commands can redraw the page.</summary>
+    public const string StagesFile = "stages.json";
+
+    /// <summary>
+    /// Redraws an overnight run's <c>report.html</c> with what later commands added (evaluations, ablations, rounds);
+    /// does nothing for a folder that is not a finished overnight run.
+    /// </summary>
+    public static void Refresh(string folder)
+    {
+        var stages = Path.Combine(folder, StagesFile);
+        if (!File.Exists(stages)) return;
+        var list = System.Text.Json.JsonSerializer.Deserialize<List<StageOutcome>>(File.ReadAllText(stages)) ?? [];
+        Output.AtomicFile.WriteText(Path.Combine(folder, "report.html"), Render(Path.GetFileName(Path.GetFullPath(folder)), folder, list));
     }
 }

@@ -128,7 +128,8 @@ public sealed class OvernightRun : IDisposable
         else if ((await StageAsync("eval", stages, () => EvaluateAsync(probes, adapter, teacher, teacherOptions, eval, studentPath, loggers, watch, log, cancellationToken))
                      .ConfigureAwait(false)).Cancelled)
             return Stop();
-        Output.AtomicFile.WriteText(Path.Combine(Folder.Path, "report.html"), OvernightReportPage.Render(Folder.Name, Folder.Path, stages));
+        Output.AtomicFile.WriteText(Path.Combine(Folder.Path, OvernightReportPage.StagesFile), System.Text.Json.JsonSerializer.Serialize(stages));
+        OvernightReportPage.Refresh(Folder.Path);
         return new OvernightOutcome(Folder.Path, false, stages);
     }
 

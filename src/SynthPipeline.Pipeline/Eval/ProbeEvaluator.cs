@@ -34,7 +34,8 @@ public sealed class ProbeEvaluator(IReadOnlyDictionary<TeacherRole, IChatClient>
         ArgumentNullException.ThrowIfNull(probes);
         ArgumentNullException.ThrowIfNull(combinations);
         var answers = new TeacherRequests(student.Client, store, counters);
-        var work = probes.Select(p => new CombinationProbe(p.Id, [p]) as CombinationProbe).Select(c => (Probe: c, Combination: false))
+        // A single probe is a conversation of one turn.
+        var work = probes.Select(p => (Probe: new CombinationProbe(p.Id, [p]), Combination: false))
             .Concat(combinations.Select(c => (Probe: c, Combination: true))).ToList();
         var scores = new ProbeScore[work.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, work.Count), new ParallelOptions { MaxDegreeOfParallelism = options.Parallel, CancellationToken = cancellationToken },

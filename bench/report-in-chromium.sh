@@ -7,11 +7,14 @@ cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; fi
 work=$(mktemp -d)
 dotnet build src/SynthPipeline.Cli -v q -nologo >/dev/null
-(cd "$work" && dotnet "$OLDPWD/src/SynthPipeline.Cli/bin/Debug/net10.0/synth.dll" run --run-name night --count 12 --train-steps 12 >/dev/null 2>&1)
+synth="dotnet $PWD/src/SynthPipeline.Cli/bin/Debug/net10.0/synth.dll"
+(cd "$work" && $synth run --run-name night --count 12 --train-steps 12 >/dev/null 2>&1)
+# The ablation and two self-improvement rounds redraw the run's page with their sections.
+(cd "$work" && $synth eval --run output/night --ablate >/dev/null 2>&1 && $synth loop --run output/night --rounds 2 --samples 2 >/dev/null 2>&1)
 run="$work/output/night"
 chrome() { timeout 120 chromium --headless --no-sandbox --disable-gpu "$@"; }
 fail=0
-for page in report.html generate/report.html augment/report.html train/report.html eval/report.html; do
+for page in report.html generate/report.html augment/report.html train/report.html eval/report.html loop/report.html; do
   url="file://$run/$page"
   chrome --enable-logging=stderr --v=0 --dump-dom "$url" > "$work/dom.html" 2> "$work/log.txt"
   console=$(grep -c 'CONSOLE' "$work/log.txt" || true)
@@ -31,7 +34,7 @@ echo "augment/report.html?q=not_grounded: $shown rows shown, $hidden hidden"
 for page in generate augment; do
   chrome --hide-scrollbars --window-size=1280,2400 --screenshot="bench/results/report-$page.png" "file://$run/$page/report.html" 2>/dev/null
 done
-chrome --hide-scrollbars --window-size=1280,1700 --screenshot="bench/results/report-run.png" "file://$run/report.html" 2>/dev/null
+chrome --hide-scrollbars --window-size=1280,3600 --screenshot="bench/results/report-run.png" "file://$run/report.html" 2>/dev/null
 chrome --hide-scrollbars --window-size=1280,1400 --screenshot="bench/results/report-eval.png" "file://$run/eval/report.html" 2>/dev/null
 echo "screenshots: bench/results/report-generate.png, report-augment.png, report-run.png, report-eval.png"
 rm -rf "$work"

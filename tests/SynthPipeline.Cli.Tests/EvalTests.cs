@@ -61,6 +61,7 @@ public sealed class EvalTests
         var again = await SynthProcess.RunAsync(dir, Deterministic, "eval", "--run", run);
         Assert.True(again.ExitCode == 0, again.Stderr);
         Assert.Equal(table, again.Stdout);
+        Assert.Contains("the students share the teacher's loaded weights", again.Stderr, StringComparison.Ordinal);
         Assert.Equal(requests, SynthProcess.StoreCount(Path.Combine(run, "eval", "state.db"), "SELECT COUNT(*) FROM requests"));
 
         var ablate = await SynthProcess.RunAsync(dir, Deterministic, "eval", "--run", run, "--ablate");

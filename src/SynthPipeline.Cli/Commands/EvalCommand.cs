@@ -44,7 +44,7 @@ internal static class EvalCommand
             var student = parse.GetValue(baseModel) ?? layout?.Student() ?? LocalTeacher.ResolveModelPath(teacherOptions, _ => { });
             var folder = Path.GetFullPath(parse.GetValue(output) ?? (layout is not null ? Path.Combine(layout.Folder, parse.GetValue(ablate) ? "eval-ablate" : "eval")
                 : Path.Combine("output", "eval-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture))));
-            var inputs = new EvalInputs(probeSet, parse.GetValue(probes) is null && layout is not null ? layout.ProbesDescription : probeFile, student, teacher.Teacher, teacherOptions, options);
+            var inputs = new EvalInputs(probeSet, parse.GetValue(probes) is null && layout is not null ? layout.ProbesDescription : probeFile, student, teacher.Teacher, teacherOptions, options) { TeacherModel = teacher.Engine?.Model };
             void Log(string line) => stderr.WriteLine(line);
             IReadOnlyList<StudentMetrics>? metrics;
             if (parse.GetValue(ablate))

@@ -38,7 +38,7 @@ internal static class LoopCommand
             using var loggers = Logging.Create(configuration);
             using var teacher = await TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken).ConfigureAwait(false);
             var student = parse.GetValue(baseModel) ?? layout.Student() ?? LocalTeacher.ResolveModelPath(teacherOptions, _ => { });
-            var inputs = new EvalInputs(ProbeFile.Read(layout.Probes), layout.ProbesDescription, student, teacher.Teacher, teacherOptions, options);
+            var inputs = new EvalInputs(ProbeFile.Read(layout.Probes), layout.ProbesDescription, student, teacher.Teacher, teacherOptions, options) { TeacherModel = teacher.Engine?.Model };
             var folder = Path.Combine(layout.Folder, "loop");
             var loop = new SelfImprovementLoop(layout, inputs, new TrainerOptions { MaxSteps = options.TrainSteps, CheckpointEvery = 10, WarmupSteps = 2 }, loggers, line => stderr.WriteLine(line));
             var result = await loop.RunAsync(folder, roundCount, cancellationToken).ConfigureAwait(false);

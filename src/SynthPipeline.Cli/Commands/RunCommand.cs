@@ -53,6 +53,7 @@ internal static class RunCommand
             var studentPath = run.Options.Student ?? (teacherOptions.UsesLocalModel ? LocalTeacher.ResolveModelPath(teacherOptions, _ => { })
                 : throw new Core.Options.OptionsValidationError(["Run:Student: the teacher is remote, so name the model to train (--student)"]));
             LocalTeacher.InitializeNative(teacherOptions, loggers);
+            run.TeacherModel = teacher.Engine?.Model;
             stderr.MarkupLineInterpolated($"[grey]{(run.Folder.IsResume ? "resuming" : "starting")} run {run.Folder.Path}[/]");
             var live = !Console.IsErrorRedirected;
             var outcome = await run.RunAsync(teacher.Teacher, teacherOptions, generate, augment, eval, studentPath, loggers, (stage, progress, work) =>

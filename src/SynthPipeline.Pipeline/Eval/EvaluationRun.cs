@@ -14,7 +14,23 @@ namespace SynthPipeline.Pipeline.Eval;
 public sealed record EvalTarget(string Name, string? AdapterPath);
 
 /// <summary>What <see cref="EvaluationRun"/> needs besides the students.</summary>
-public sealed record EvalInputs(IReadOnlyList<Probe> Probes, string ProbesDescription, string BaseModel, RunTeacher Judge, TeacherOptions TeacherOptions, EvalOptions Options);
+public sealed record EvalInputs(IReadOnlyList<Probe> Probes, string ProbesDescription, string BaseModel, RunTeacher Judge, TeacherOptions TeacherOptions, EvalOptions Options)
+{
+    /// <summary>The local teacher's loaded model, when there is one: a student of the same file shares its weights instead of loading a second copy.</summary>
+    public LlamaModel? TeacherModel { get; init; }
+
+    /// <summary>The base model's weights: the teacher's when they are the same file, else loaded here (and then <paramref name="owned"/>).</summary>
+    public LlamaModel BaseWeights(ILoggerFactory loggers, CancellationToken cancellationToken, out LlamaModel? owned)
+    {
+        if (TeacherModel is { } shared && string.Equals(Path.GetFullPath(shared.Path), Path.GetFullPath(BaseModel), StringComparison.Ordinal))
+        {
+            owned = null;
+            return shared;
+        }
+        owned = LocalTeacher.LoadModel(TeacherOptions, BaseModel, loggers, cancellationToken);
+        return owned;
+    }
+}
 
 /// <summary>
 /// An evaluation in a folder: the base model loaded once, one client per target (the base, or the base with an
@@ -44,7 +60,9 @@ public static class EvaluationRun
         var judge = RoleChains.Build(inputs.Judge, TeacherResilience.FromSeconds(options.StallSeconds, options.RequestTimeoutSeconds, options.Retries), loggers, time);
         var evaluator = new ProbeEvaluator(judge, store, counters, options, grammar, ResponseChecks.DefaultCorrectionOpeners);
 
-        using var model = LocalTeacher.LoadModel(inputs.TeacherOptions, inputs.BaseModel, loggers, cancellationToken);
+        var model = inputs.BaseWeights(loggers, cancellationToken, out var owned);
+        using var _ = owned;
+        if (owned is null) log("eval: the students share the teacher's loaded weights (no second copy)");
         var baseIdentity = BaseIdentity(inputs.BaseModel);
         var metrics = new List<StudentMetrics>();
         var scores = new List<ProbeScore>();

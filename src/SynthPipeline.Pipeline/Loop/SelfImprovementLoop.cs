@@ -79,7 +79,8 @@ public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, Traine
         var grammar = PromptLibrary.DemoGrammars(inputs.Judge.IsDemo);
         var judge = RoleChains.Build(inputs.Judge, TeacherResilience.FromSeconds(options.StallSeconds, options.RequestTimeoutSeconds, options.Retries), loggers, TimeProvider.System);
         var grader = new ProbeEvaluator(judge, store, counters, options, grammar, ResponseChecks.DefaultCorrectionOpeners);
-        using var model = LocalTeacher.LoadModel(inputs.TeacherOptions, inputs.BaseModel, loggers, cancellationToken);
+        var model = inputs.BaseWeights(loggers, cancellationToken, out var owned);
+        using var _ = owned;
         using var student = LocalTeacher.CreateClient(model, inputs.TeacherOptions, loggers, adapter is null ? null : [(adapter, 1f)]);
         var answers = new TeacherRequests(student, store, counters);
         var work = prompts.SelectMany(p => Enumerable.Range(0, options.Samples).Select(s => (Prompt: p, Sample: s))).ToList();

@@ -41,6 +41,9 @@ public sealed class OvernightRun : IDisposable
 
     public RunFolder Folder { get; }
 
+    /// <summary>The local teacher's loaded weights, if any: the evaluation stage's students share them when the student is the same file.</summary>
+    public Llama.LlamaModel? TeacherModel { get; set; }
+
     /// <summary>The run's settings: as given for a new run, as stored for a resumed one.</summary>
     public RunOptions Options { get; }
 
@@ -138,7 +141,7 @@ public sealed class OvernightRun : IDisposable
         ILoggerFactory loggers, Func<string, IRunProgress?, Task, Task> watch, Action<string> log, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(Folder.Path, "eval");
-        var inputs = new EvalInputs(ProbeFile.Read(probes), "held out from this run (augment/probes.jsonl)", studentPath, teacher, teacherOptions, options);
+        var inputs = new EvalInputs(ProbeFile.Read(probes), "held out from this run (augment/probes.jsonl)", studentPath, teacher, teacherOptions, options) { TeacherModel = TeacherModel };
         try
         {
             var work = EvaluationRun.RunAsync(folder, inputs, [new EvalTarget("base", null), new EvalTarget("base + adapter", adapter)], loggers, log, cancellationToken);

@@ -17,12 +17,12 @@ public static class ProbeFile
     public static IReadOnlyList<Probe> Read(string path)
     {
         var probes = new List<Probe>();
-        foreach (var (root, at) in JsonObjectLines.Read(path, "probe file", m => new UserErrorException(m)))
+        foreach (var (root, at, line) in JsonObjectLines.Read(path, "probe file", m => new UserErrorException(m)))
         {
             var kindText = Required(root, "kind", at);
             if (!Enum.TryParse<ExampleKind>(kindText, ignoreCase: true, out var kind) || int.TryParse(kindText, out _))
                 throw new UserErrorException($"{at}: \"kind\" is '{kindText}'; use legitimate, negative or refusal");
-            var id = Optional(root, "id", at) ?? $"{Path.GetFileName(path)}:{at[(at.LastIndexOf(':') + 1)..]}";
+            var id = Optional(root, "id", at) ?? $"{Path.GetFileName(path)}:{line}";
             probes.Add(new Probe(id, kind, Required(root, "question", at), Required(root, "reference", at), Optional(root, "source", at), Optional(root, "origin", at) ?? at));
         }
         var twice = probes.GroupBy(p => p.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);

@@ -9,7 +9,7 @@ namespace SynthPipeline.Core.Text;
 /// </summary>
 public static class JsonObjectLines
 {
-    public static IEnumerable<(JsonElement Root, string Source)> Read(string path, string what, Func<string, Exception> error)
+    public static IEnumerable<(JsonElement Root, string Source, int Line)> Read(string path, string what, Func<string, Exception> error)
     {
         ArgumentNullException.ThrowIfNull(error);
         if (!File.Exists(path)) throw error($"{path}: the {what} does not exist");
@@ -30,7 +30,7 @@ public static class JsonObjectLines
                 throw error($"{source}: not valid JSON ({e.Message})");
             }
             if (root.ValueKind != JsonValueKind.Object) throw error($"{source}: expected a JSON object");
-            yield return (root, source);
+            yield return (root, source, line);
         }
     }
 }

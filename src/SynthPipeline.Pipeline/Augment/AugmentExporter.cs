@@ -138,7 +138,8 @@ public static class AugmentExporter
         // Probes are taken out before anything is written, so no training file can contain one.
         var (heldOut, examples) = ProbeSplit.Split(deduplicated, e => e.Kind, e => e.Id, e => e.Question, options.HoldOut, options.Seed);
         var probesFile = Path.Combine(folder, ProbeFile.FileName);
-        if (heldOut.Count > 0) ProbeFile.Write(probesFile, heldOut.Select(e => new Probe(e.Id, e.Kind, e.Question, e.Answer, SourcePassage(folder, e), $"{e.File}#{e.Chunk}")));
+        var documents = new Dictionary<string, string?>(StringComparer.Ordinal);
+        if (heldOut.Count > 0) ProbeFile.Write(probesFile, heldOut.Select(e => new Probe(e.Id, e.Kind, e.Question, e.Answer, SourcePassage(folder, e, documents), $"{e.File}#{e.Chunk}")));
         else File.Delete(probesFile);
         var (conversations, mixedCount) = Conversations(examples, options, systemPrompt);
         object Provenance(StoredExample e) => new { example = e.Id, kind = Kind(e.Kind), file = e.File, chunk = e.Chunk, start = e.SpanStart, end = e.SpanEnd };
@@ -203,12 +204,16 @@ public static class AugmentExporter
     /// document the run kept in <c>sources/</c>. Null for refusals (whose topic, not the passage, decides) and for
     /// examples from a pairs file (the pair is the reference itself).
     /// </summary>
-    private static string? SourcePassage(string folder, StoredExample e)
+    /// <remarks><paramref name="documents"/> holds each document read so far, so a document is read once per export.</remarks>
+    private static string? SourcePassage(string folder, StoredExample e, Dictionary<string, string?> documents)
     {
         if (e.Kind == ExampleKind.Refusal) return null;
-        var path = Path.Combine(folder, CorpusIngest.SourcesFolder, e.File + ".txt");
-        if (!File.Exists(path)) return null;
-        var text = File.ReadAllText(path);
+        if (!documents.TryGetValue(e.File, out var text))
+        {
+            var path = Path.Combine(folder, CorpusIngest.SourcesFolder, e.File + ".txt");
+            documents[e.File] = text = File.Exists(path) ? File.ReadAllText(path) : null;
+        }
+        if (text is null) return null;
         var start = Math.Clamp(e.SpanStart, 0, text.Length);
         var end = Math.Clamp(e.SpanEnd, start, text.Length);
         return end > start ? text[start..end] : null;

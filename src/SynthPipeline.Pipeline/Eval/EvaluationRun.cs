@@ -19,6 +19,16 @@ public sealed record EvalInputs(IReadOnlyList<Probe> Probes, string ProbesDescri
     /// <summary>The local teacher's loaded model, when there is one: a student of the same file shares its weights instead of loading a second copy.</summary>
     public LlamaModel? TeacherModel { get; init; }
 
+    /// <summary>
+    /// The judge's grader over <paramref name="store"/>: the judge role behind the resilience middleware, the demo
+    /// grammars when the judge is the demo model, and the correction-opener rule.
+    /// </summary>
+    public ProbeEvaluator Grader(RunStore store, TeacherCounters counters, ILoggerFactory loggers, TimeProvider time)
+    {
+        var judge = RoleChains.Build(Judge, TeacherResilience.FromSeconds(Options.StallSeconds, Options.RequestTimeoutSeconds, Options.Retries), loggers, time);
+        return new ProbeEvaluator(judge, store, counters, Options, PromptLibrary.DemoGrammars(Judge.IsDemo), ResponseChecks.DefaultCorrectionOpeners);
+    }
+
     /// <summary>The base model's weights: the teacher's when they are the same file, else loaded here (and then <paramref name="owned"/>).</summary>
     public LlamaModel BaseWeights(ILoggerFactory loggers, CancellationToken cancellationToken, out LlamaModel? owned)
     {
@@ -55,10 +65,7 @@ public static class EvaluationRun
         var combinations = CombinationProbe.Build(probes, options.CombinationProbes);
         using var store = RunStore.Open(folder);
         var time = TimeProvider.System;
-        var counters = new TeacherCounters(time);
-        var grammar = PromptLibrary.DemoGrammars(inputs.Judge.IsDemo);
-        var judge = RoleChains.Build(inputs.Judge, TeacherResilience.FromSeconds(options.StallSeconds, options.RequestTimeoutSeconds, options.Retries), loggers, time);
-        var evaluator = new ProbeEvaluator(judge, store, counters, options, grammar, ResponseChecks.DefaultCorrectionOpeners);
+        var evaluator = inputs.Grader(store, new TeacherCounters(time), loggers, time);
 
         var model = inputs.BaseWeights(loggers, cancellationToken, out var owned);
         using var _ = owned;

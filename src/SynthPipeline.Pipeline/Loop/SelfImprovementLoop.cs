@@ -76,9 +76,7 @@ public sealed class SelfImprovementLoop(RunLayout run, EvalInputs inputs, Traine
         var options = inputs.Options;
         using var store = RunStore.Open(folder);
         var counters = new TeacherCounters(TimeProvider.System);
-        var grammar = PromptLibrary.DemoGrammars(inputs.Judge.IsDemo);
-        var judge = RoleChains.Build(inputs.Judge, TeacherResilience.FromSeconds(options.StallSeconds, options.RequestTimeoutSeconds, options.Retries), loggers, TimeProvider.System);
-        var grader = new ProbeEvaluator(judge, store, counters, options, grammar, ResponseChecks.DefaultCorrectionOpeners);
+        var grader = inputs.Grader(store, counters, loggers, TimeProvider.System);
         var model = inputs.BaseWeights(loggers, cancellationToken, out var owned);
         using var _ = owned;
         using var student = LocalTeacher.CreateClient(model, inputs.TeacherOptions, loggers, adapter is null ? null : [(adapter, 1f)]);

@@ -141,7 +141,7 @@ public sealed class OvernightRun : IDisposable
         ILoggerFactory loggers, Func<string, IRunProgress?, Task, Task> watch, Action<string> log, CancellationToken cancellationToken)
     {
         var folder = Path.Combine(Folder.Path, "eval");
-        var inputs = new EvalInputs(ProbeFile.Read(probes), "held out from this run (augment/probes.jsonl)", studentPath, teacher, teacherOptions, options) { TeacherModel = TeacherModel };
+        var inputs = new EvalInputs(ProbeFile.Read(probes), RunLayout.Open(Folder.Path).ProbesDescription, studentPath, teacher, teacherOptions, options) { TeacherModel = TeacherModel };
         try
         {
             var work = EvaluationRun.RunAsync(folder, inputs, [new EvalTarget("base", null), new EvalTarget("base + adapter", adapter)], loggers, log, cancellationToken);

@@ -21,18 +21,26 @@ public sealed class InvalidGrammarException : UserErrorException
 /// grammar and the chain picks again. Running the grammar over every token of a 128K vocabulary for each sampled
 /// token was what made constrained requests 3× slower; a model that mostly writes what the grammar allows now pays
 /// for one check.
+/// <para>
+/// Top candidates first: when the chain starts with top-k (or is greedy) and has no penalties, which could lift a
+/// token from below the cut, the chain runs over the <see cref="TopCandidates"/> of the logits instead of the whole
+/// vocabulary. The chain's remaining steps only ever see those candidates, so the token drawn is the same (up to the
+/// order of exactly equal logits, which llama.cpp's partial sort leaves unspecified).
+/// </para>
 /// </remarks>
 public sealed class LlamaSampler : IDisposable
 {
     private readonly SafeLLamaSamplerChainHandle? _grammar;
     private LLamaTokenData[] _candidates = [];
     private readonly LLamaTokenData[] _one = new LLamaTokenData[1];
+    private readonly LLamaTokenData[] _top;
 
-    private LlamaSampler(SafeLLamaSamplerChainHandle handle, SafeLLamaSamplerChainHandle? grammar, SamplingSettings settings)
+    private LlamaSampler(SafeLLamaSamplerChainHandle handle, SafeLLamaSamplerChainHandle? grammar, SamplingSettings settings, int topCandidates)
     {
         Handle = handle;
         _grammar = grammar;
         Settings = settings;
+        _top = new LLamaTokenData[topCandidates];
     }
 
     internal SafeLLamaSamplerChainHandle Handle { get; }
@@ -42,11 +50,21 @@ public sealed class LlamaSampler : IDisposable
 
     public SamplingSettings Settings { get; }
 
+    /// <summary>Candidates the chain runs over instead of the whole vocabulary (0: the whole vocabulary).</summary>
+    public int TopCandidateCount => _top.Length;
+
+    /// <summary>Set while the chain is attached to a context for in-graph sampling: its tokens then come from the graph.</summary>
+    internal bool InGraph { get; set; }
+
     /// <summary>Samplers in all, the grammar included.</summary>
     public int Count => Handle.Count + (_grammar is null ? 0 : 1);
 
+    /// <param name="model">The model whose vocabulary the grammar is compiled against.</param>
+    /// <param name="settings">The chain's settings.</param>
+    /// <param name="topCandidates">Run the chain over the top candidates where that draws the same token (the default);
+    /// false always hands it the whole vocabulary, as llama.cpp's own sampling does.</param>
     /// <exception cref="InvalidGrammarException">The grammar does not parse.</exception>
-    public static LlamaSampler Create(LlamaModel model, SamplingSettings settings)
+    public static LlamaSampler Create(LlamaModel model, SamplingSettings settings, bool topCandidates = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(settings);
@@ -89,7 +107,7 @@ public sealed class LlamaSampler : IDisposable
                 handle.AddTemperature(settings.Temperature);
                 handle.AddDistributionSampler(settings.Seed);
             }
-            return new LlamaSampler(handle, grammarChain, settings);
+            return new LlamaSampler(handle, grammarChain, settings, topCandidates ? TopCandidateCountFor(settings) : 0);
         }
         catch
         {
@@ -99,13 +117,27 @@ public sealed class LlamaSampler : IDisposable
         }
     }
 
+    /// <summary>How many top candidates reach every token the chain could draw; 0 when that is not bounded.</summary>
+    private static int TopCandidateCountFor(SamplingSettings s)
+    {
+        var penalties = s.RepeatPenalty != 1 || s.PresencePenalty != 0 || s.FrequencyPenalty != 0;
+        if (penalties || s.GrammarMode == GrammarMode.EveryToken && s.Grammar is not null) return 0;
+        if (s.IsGreedy) return 1;
+        return s.TopK is > 0 and <= TopCandidates.MaxCount ? s.TopK : 0;
+    }
+
     /// <summary>Samples from the logits of batch index <paramref name="index"/> and accepts the token into the chain's state.</summary>
     public int Sample(LlamaContext context, int index)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (_grammar is null) return (int)Handle.Sample(context.Handle, index);
+        if (InGraph || (_grammar is null && _top.Length == 0)) return (int)Handle.Sample(context.Handle, index);
         var logits = context.Logits(index);
         var token = Choose(logits, constrained: false);
+        if (_grammar is null)
+        {
+            Handle.Accept(token);
+            return token;
+        }
         _one[0] = new LLamaTokenData(token, logits[token], 0);
         using (LLamaTokenDataArrayNative.Create(new LLamaTokenDataArray(_one), out var single))
             _grammar.Apply(ref single);
@@ -122,6 +154,13 @@ public sealed class LlamaSampler : IDisposable
     /// <summary>The chain's pick from fresh candidates for every token (first through the grammar when <paramref name="constrained"/>), without accepting it.</summary>
     private int Choose(ReadOnlySpan<float> logits, bool constrained)
     {
+        if (!constrained && _top.Length > 0)
+        {
+            var n = TopCandidates.Select(logits, _top.Length, _top);
+            using var topPin = LLamaTokenDataArrayNative.Create(new LLamaTokenDataArray(_top.AsMemory(0, n), isSorted: true), out var top);
+            Handle.Apply(ref top);
+            return (int)top.Data[(int)top.Selected].ID;
+        }
         if (_candidates.Length != logits.Length) _candidates = new LLamaTokenData[logits.Length];
         var array = LLamaTokenDataArray.Create(logits, _candidates);
         using var pin = LLamaTokenDataArrayNative.Create(array, out var native);

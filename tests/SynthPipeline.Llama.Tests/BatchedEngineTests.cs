@@ -11,7 +11,8 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
     // CPU flash attention rounds Q·K through f16, which turns the last-bit differences between batch shapes
     // (llama.cpp's gemv for one row, tiled gemm for several) into flipped argmaxes about once per 600 tokens here.
     // Without it 60 prompts × 48 tokens matched exactly, so these tests pin it off; the engine itself is shape-agnostic.
-    private BatchedEngine NewEngine(int parallel = 8, int contextPerSequence = 512, bool prefixSharing = true, bool backendSampling = true, int prefillBudget = 0) =>
+    private BatchedEngine NewEngine(int parallel = 8, int contextPerSequence = 512, bool prefixSharing = true, bool backendSampling = true, int prefillBudget = 0,
+        bool overlapText = true, bool topCandidates = true) =>
         new(fixture.Model, new EngineOptions
         {
             ParallelSequences = parallel,
@@ -23,6 +24,8 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
             BackendSampling = backendSampling,
             FlashAttention = false,
             PrefillBudget = prefillBudget,
+            OverlapText = overlapText,
+            TopCandidates = topCandidates,
         });
 
     private int[] Tokens(string text) => [.. fixture.Model.Vocab.Tokenize(text, addSpecial: true, parseSpecial: true)];
@@ -239,6 +242,79 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
         var result = await engine.GenerateAsync(Request(prompt, Sampled, 1000));
         Assert.Equal(GenerationFinish.Length, result.Finish);
         Assert.Equal(64 - prompt.Length + 1, result.Tokens.Count);
+    }
+
+    /// <summary>Everything a caller sees of one request: result, streamed text and the tokens its callback got.</summary>
+    private sealed record Observed(string Text, IReadOnlyList<int> Tokens, GenerationFinish Finish, string Streamed, IReadOnlyList<int> Called);
+
+    private static async Task<Observed[]> RunAll(BatchedEngine engine, IReadOnlyList<GenerationRequest> requests)
+    {
+        var streamed = requests.Select(_ => new System.Text.StringBuilder()).ToArray();
+        var called = requests.Select(_ => new List<int>()).ToArray();
+        var results = await Task.WhenAll(requests.Select((r, i) =>
+            engine.GenerateAsync(r with { OnToken = called[i].Add }, t => streamed[i].Append(t))));
+        return [.. results.Select((r, i) => new Observed(r.Text, r.Tokens, r.Finish, streamed[i].ToString(), called[i]))];
+    }
+
+    [Fact]
+    public async Task GenerateAsync_TextOverlappedWithDecodeAndTopCandidates_SameOutputsAsHandledInStepOverTheWholeVocabulary()
+    {
+        // Stop sequences cut from each prompt's own greedy output, so that they hit mid-generation; end of generation
+        // allowed; token limits from 1 up; half greedy, half seeded top-k sampling.
+        var prompts = DistinctPrompts(16);
+        var topK = new SamplingSettings { Temperature = 0.8f, TopK = 40, TopP = 0.95f, MinP = 0.05f };
+        List<GenerationRequest> requests;
+        using (var plain = NewEngine(parallel: 8, overlapText: false, topCandidates: false))
+        {
+            var free = await Task.WhenAll(prompts.Select(p => plain.GenerateAsync(new GenerationRequest(p, SamplingSettings.Greedy, 40, []))));
+            requests = [.. prompts.Select((p, i) =>
+            {
+                var text = free[i].Text;
+                string[] stops = i % 3 == 0 || text.Length < 12 ? [] : [text.Substring(6 + i % 5, 3)];
+                var sampling = i % 2 == 0 ? SamplingSettings.Greedy : topK with { Seed = (uint)(7 + i) };
+                return new GenerationRequest(p, sampling, i == 5 ? 1 : 10 + 3 * i, stops);
+            })];
+        }
+
+        Observed[] reference;
+        using (var plain = NewEngine(parallel: 8, overlapText: false, topCandidates: false)) reference = await RunAll(plain, requests);
+        using var overlapped = NewEngine(parallel: 8);
+        var observed = await RunAll(overlapped, requests);
+
+        for (var i = 0; i < requests.Count; i++)
+        {
+            Assert.Equal(reference[i].Text, observed[i].Text);
+            Assert.Equal(reference[i].Tokens, observed[i].Tokens);
+            Assert.Equal(reference[i].Finish, observed[i].Finish);
+            Assert.Equal(reference[i].Called, observed[i].Called);
+            Assert.Equal(observed[i].Text, observed[i].Streamed);
+        }
+        // The requests exercise every way of ending.
+        Assert.Contains(observed, o => o.Finish == GenerationFinish.StopSequence);
+        Assert.Contains(observed, o => o.Finish == GenerationFinish.Length);
+        var m = overlapped.Metrics();
+        Assert.True(m.SamplingSeconds > 0 && m.TextSeconds > 0 && m.DecodeSeconds > 0, $"step times: {m}");
+    }
+
+    [Fact]
+    public async Task GenerateAsync_AfterAStopSequenceEndsARequest_ItsSlotServesTheNextRequestUnchanged()
+    {
+        // With text overlapped, a stopped request has decoded one token past its text; the slot's cached prefix must
+        // still match its KV, or the next request reusing it would attend over a stray cell.
+        var prompt = DistinctPrompts(1)[0];
+        using var engine = NewEngine(parallel: 1);
+        var free = await engine.GenerateAsync(new GenerationRequest(prompt, SamplingSettings.Greedy, 30, []));
+        var stop = free.Text.Substring(8, 3);
+        var stopped = await engine.GenerateAsync(new GenerationRequest(prompt, SamplingSettings.Greedy, 30, [stop]));
+        Assert.Equal(GenerationFinish.StopSequence, stopped.Finish);
+        Assert.Equal(free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
+
+        // The greedy continuation as the next prompt: the slot's cache covers all of what the stopped request decoded.
+        int[] continued = [.. prompt, .. free.Tokens];
+        var next = await engine.GenerateAsync(Request(continued, SamplingSettings.Greedy, 12));
+        Assert.Equal(Alone(continued, SamplingSettings.Greedy, 12), next.Tokens);
+        Assert.True(next.CachedPromptTokens > prompt.Length + stopped.Tokens.Count - 1,
+            $"{next.CachedPromptTokens} prompt tokens reused of {prompt.Length} + {stopped.Tokens.Count} decoded");
     }
 
     [Fact]

@@ -221,6 +221,42 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
         else Assert.True(first.GrammarResamples < grammarFirst.Count / 2, $"{first.GrammarResamples} resamples in {grammarFirst.Count} tokens");
     }
 
+    [Theory]
+    [InlineData(40, 0.95f, 0.05f, 0.8f)] // the pipeline's and llama-batched-bench comparisons' sampling
+    [InlineData(5, 1f, 0f, 1.5f)] // a hot draw among few candidates
+    [InlineData(128, 0.9f, 0f, 1f)] // the largest top-k run over candidates
+    [InlineData(40, 0.95f, 0.05f, 0f)] // greedy: one candidate
+    public void Sample_TopCandidates_DrawsTheTokensOfTheChainOverTheWholeVocabulary(int topK, float topP, float minP, float temperature)
+    {
+        for (uint seed = 1; seed <= 4; seed++)
+        {
+            var settings = new SamplingSettings { TopK = topK, TopP = topP, MinP = minP, Temperature = temperature, Seed = seed };
+            using var top = LlamaSampler.Create(fixture.Model, settings);
+            using var whole = LlamaSampler.Create(fixture.Model, settings, topCandidates: false);
+            Assert.Equal(temperature == 0 ? 1 : topK, top.TopCandidateCount);
+            Assert.Equal(0, whole.TopCandidateCount);
+            var drawn = Decode("", (c, i) =>
+            {
+                var expected = whole.Sample(c, i);
+                Assert.Equal(expected, top.Sample(c, i));
+                return expected;
+            }, 48);
+            Assert.True(drawn.Count >= 8, $"only {drawn.Count} tokens before end of generation");
+        }
+    }
+
+    [Fact]
+    public void Create_PenaltiesOrNoTopK_KeepsTheWholeVocabulary()
+    {
+        // A penalty lowers logits, so a token from below the cut could rise into the chain's top-k.
+        using var penalised = LlamaSampler.Create(fixture.Model, new SamplingSettings { RepeatPenalty = 1.1f });
+        using var noTopK = LlamaSampler.Create(fixture.Model, new SamplingSettings { TopK = 0 });
+        using var wideTopK = LlamaSampler.Create(fixture.Model, new SamplingSettings { TopK = TopCandidates.MaxCount + 1 });
+        using var everyToken = LlamaSampler.Create(fixture.Model, new SamplingSettings { Grammar = "root ::= [a-z]+", GrammarMode = GrammarMode.EveryToken });
+        using var grammarFirst = LlamaSampler.Create(fixture.Model, new SamplingSettings { Grammar = "root ::= [a-z]+" });
+        Assert.Equal([0, 0, 0, 0, 40], new[] { penalised, noTopK, wideTopK, everyToken, grammarFirst }.Select(s => s.TopCandidateCount));
+    }
+
     private sealed class SyncProgress(Action<float> report) : IProgress<float>
     {
         public void Report(float value) => report(value);

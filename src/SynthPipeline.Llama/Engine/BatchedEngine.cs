@@ -13,6 +13,12 @@ namespace SynthPipeline.Llama.Engine;
 /// token limit and KV stream. A prompt prefix that another sequence already computed is copied instead of recomputed.
 /// Requests wait for a free slot rather than fail; a decode error fails only the requests it touches.
 /// </summary>
+/// <remarks>
+/// With <see cref="EngineOptions.OverlapText"/>, what a sampled token needs besides its KV (its text, the stop
+/// sequences, the callbacks) is done while the next step decodes: llama_decode returns once the step is queued on a
+/// GPU and waits only when logits are read, so this host work no longer adds to every step. A sequence that a stop
+/// sequence ends has then decoded one token more than it emits; the output is the same.
+/// </remarks>
 public sealed partial class BatchedEngine : IDisposable
 {
     private readonly LlamaModel _model;
@@ -23,7 +29,7 @@ public sealed partial class BatchedEngine : IDisposable
     private readonly LlamaBatch _batch;
     private readonly EngineSequence[] _slots;
     private readonly EngineSequence[] _tokenOwner;
-    private readonly List<(int BatchIndex, EngineSequence Slot)> _outputs = [];
+    private readonly List<(int BatchIndex, EngineSequence Slot, long Admission)> _outputs = [];
     private readonly List<EngineSequence> _promptOrder = [];
     private readonly ConcurrentQueue<EngineRequest> _incoming = new();
     private readonly Queue<EngineRequest> _waiting = new();
@@ -36,6 +42,11 @@ public sealed partial class BatchedEngine : IDisposable
     private readonly int _samplingThreads;
     private readonly ParallelOptions _parallelSampling;
     private int[] _sampled = new int[64];
+    private List<AcceptedToken> _accepted = [];
+    private List<AcceptedToken> _carried = [];
+    private long _decodeTicks;
+    private long _samplingTicks;
+    private long _textTicks;
 
     /// <summary>Below this many outputs in a step, handing sampling to other threads costs more than it saves.</summary>
     private const int ParallelSamplingThreshold = 8;
@@ -130,7 +141,7 @@ public sealed partial class BatchedEngine : IDisposable
         }
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<GenerationResult>(cancellationToken);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var sampler = LlamaSampler.Create(_model, request.Sampling);
+        var sampler = LlamaSampler.Create(_model, request.Sampling, _options.TopCandidates);
         var item = new EngineRequest(request, sampler, onText, cancellationToken, _time.GetTimestamp());
         lock (_submitLock)
         {
@@ -159,8 +170,15 @@ public sealed partial class BatchedEngine : IDisposable
             Volatile.Read(ref _queueDepth), Volatile.Read(ref _active), promptRate, generatedRate,
             Interlocked.Read(ref _kvHeld), (long)_options.ParallelSequences * _options.ContextPerSequence,
             prompt, Interlocked.Read(ref _promptReused), generated, Interlocked.Read(ref _backendSampled),
-            Interlocked.Read(ref _decodes), Interlocked.Read(ref _completed), Interlocked.Read(ref _failed));
+            Interlocked.Read(ref _decodes), Interlocked.Read(ref _completed), Interlocked.Read(ref _failed))
+        {
+            DecodeSeconds = Seconds(ref _decodeTicks),
+            SamplingSeconds = Seconds(ref _samplingTicks),
+            TextSeconds = Seconds(ref _textTicks),
+        };
     }
+
+    private static double Seconds(ref long ticks) => (double)Interlocked.Read(ref ticks) / System.Diagnostics.Stopwatch.Frequency;
 
     /// <summary>
     /// Stops the loop within one decode step: running and queued requests fail with <see cref="ObjectDisposedException"/>,
@@ -342,6 +360,7 @@ public sealed partial class BatchedEngine : IDisposable
             // On refusal llama.cpp has dropped the slot's previous chain as well.
             slot.BackendSampler = _context.SetBackendSampler(slot.Id, request.Sampler);
             slot.Attached = slot.BackendSampler ? request.Sampler : null;
+            request.Sampler.InGraph = slot.BackendSampler;
         }
         else if (previous is not null)
         {
@@ -409,9 +428,11 @@ public sealed partial class BatchedEngine : IDisposable
             if (ReferenceEquals(slot.LinkSource, source)) ResolveLink(slot);
     }
 
-    /// <summary>Builds and decodes one batch; false when nothing could be added.</summary>
+    /// <summary>Builds and decodes one batch; false when there was nothing to do.</summary>
     private bool Step()
     {
+        // The tokens accepted last step are handled during this step's decode.
+        (_carried, _accepted) = (_accepted, _carried);
         _batch.Clear();
         _outputs.Clear();
         foreach (var slot in _slots)
@@ -435,14 +456,15 @@ public sealed partial class BatchedEngine : IDisposable
             }
             if (_batch.Count >= limit) break;
         }
-        if (_batch.Count == 0) return false;
+        if (_batch.Count == 0) return HandleCarried();
         Decode();
+        HandleCarried();
         return true;
     }
 
     private void Add(EngineSequence slot, int position, bool wantLogits)
     {
-        if (wantLogits) _outputs.Add((_batch.Count, slot));
+        if (wantLogits) _outputs.Add((_batch.Count, slot, slot.Admission));
         _tokenOwner[_batch.Count] = slot;
         _batch.Add(slot.Tokens[position], position, slot.Id, wantLogits);
     }
@@ -460,7 +482,9 @@ public sealed partial class BatchedEngine : IDisposable
         while (start < _batch.Count)
         {
             var n = Math.Min(chunk, _batch.Count - start);
+            var began = System.Diagnostics.Stopwatch.GetTimestamp();
             var status = _context.Decode(_batch, start, n);
+            Interlocked.Add(ref _decodeTicks, System.Diagnostics.Stopwatch.GetTimestamp() - began);
             Interlocked.Increment(ref _decodes);
             if (status == DecodeStatus.Ok)
             {
@@ -503,12 +527,16 @@ public sealed partial class BatchedEngine : IDisposable
             slot.Decoded++;
         }
         Interlocked.Add(ref _promptProcessed, prompt);
+        // The whole batch is now queued and every slot's KV count includes it, so a sequence the last step's text
+        // ends can end cleanly; on a GPU this runs while the batch computes.
+        if (_options.OverlapText && start == 0 && count == _batch.Count) HandleCarried();
 
         var first = output;
         while (output < _outputs.Count && _outputs[output].BatchIndex < start + count) output++;
         var n = output - first;
         if (n == 0) return output;
         if (_sampled.Length < n) _sampled = new int[Math.Max(n, _sampled.Length * 2)];
+        var began = System.Diagnostics.Stopwatch.GetTimestamp();
         // The first lookup lets llama.cpp put its outputs in order (it mutates then); later lookups only read,
         // so the samplers, each with its own state, can run on several threads at once.
         _context.HasBackendSample(_outputs[first].BatchIndex - start);
@@ -520,28 +548,68 @@ public sealed partial class BatchedEngine : IDisposable
             Parallel.For(0, n, _parallelSampling, j => _sampled[j] = SampleOne(_outputs[first + j], start));
         else
             for (var j = 0; j < n; j++) _sampled[j] = SampleOne(_outputs[first + j], start);
+        Interlocked.Add(ref _samplingTicks, System.Diagnostics.Stopwatch.GetTimestamp() - began);
         for (var j = 0; j < n; j++)
         {
-            var slot = _outputs[first + j].Slot;
-            if (slot.IsActive) Accept(slot, _sampled[j]);
+            var (_, slot, admission) = _outputs[first + j];
+            if (IsCurrent(slot, admission)) Accept(slot, admission, _sampled[j]);
+        }
+        if (!_options.OverlapText)
+        {
+            (_carried, _accepted) = (_accepted, _carried);
+            HandleCarried();
         }
         return output;
     }
 
-    private int SampleOne((int BatchIndex, EngineSequence Slot) output, int start)
+    /// <summary>The slot still serves the request it served when <paramref name="admission"/> was recorded.</summary>
+    private static bool IsCurrent(EngineSequence slot, long admission) => slot.IsActive && slot.Admission == admission;
+
+    private int SampleOne((int BatchIndex, EngineSequence Slot, long Admission) output, int start)
     {
-        var (index, slot) = output;
+        var (index, slot, admission) = output;
+        // Its request ended while this batch was decoding (a stop sequence in the previous token's text).
+        if (!IsCurrent(slot, admission)) return -1;
         var token = slot.Request!.Sampler.Sample(_context, index - start);
         if (slot.BackendSampler && _context.HasBackendSample(index - start)) Interlocked.Increment(ref _backendSampled);
         return token;
     }
 
-    private void Accept(EngineSequence slot, int token)
+    /// <summary>
+    /// Takes a sampled token: a token that does not end the request joins the next batch at once; its text, stop
+    /// sequences and callbacks wait in <see cref="_accepted"/> for <see cref="HandleCarried"/>.
+    /// </summary>
+    private void Accept(EngineSequence slot, long admission, int token)
     {
         Interlocked.Increment(ref _generated);
         var request = slot.Request!.Request;
         if (slot.Generated.Count == 0) slot.FirstToken = _time.GetElapsedTime(slot.Request.SubmittedAt);
-        if (request.OnToken is { } onToken)
+        GenerationFinish? end = null;
+        if (!request.IgnoreEndOfGeneration && _model.Vocab.IsEndOfGeneration(token)) end = GenerationFinish.EndOfTurn;
+        else
+        {
+            slot.Generated.Add(token);
+            if (slot.Generated.Count >= request.MaxTokens || slot.Tokens.Count >= _options.ContextPerSequence) end = GenerationFinish.Length;
+            else slot.Tokens.Add(token);
+        }
+        _accepted.Add(new AcceptedToken(slot, admission, token, end));
+    }
+
+    /// <summary>Handles the text, stop sequences and callbacks of the tokens carried from the last step; true when there were any.</summary>
+    private bool HandleCarried()
+    {
+        if (_carried.Count == 0) return false;
+        var began = System.Diagnostics.Stopwatch.GetTimestamp();
+        foreach (var (slot, admission, token, end) in _carried)
+            if (IsCurrent(slot, admission)) HandleText(slot, token, end);
+        _carried.Clear();
+        Interlocked.Add(ref _textTicks, System.Diagnostics.Stopwatch.GetTimestamp() - began);
+        return true;
+    }
+
+    private void HandleText(EngineSequence slot, int token, GenerationFinish? end)
+    {
+        if (slot.Request!.Request.OnToken is { } onToken)
         {
             try
             {
@@ -555,16 +623,14 @@ public sealed partial class BatchedEngine : IDisposable
                 return;
             }
         }
-        if (!request.IgnoreEndOfGeneration && _model.Vocab.IsEndOfGeneration(token))
+        if (end == GenerationFinish.EndOfTurn)
         {
             Finish(slot, GenerationFinish.EndOfTurn);
             return;
         }
-        slot.Generated.Add(token);
         if (!Emit(slot, slot.Stops.Append(slot.Decoder!.Append(token)))) return;
         if (slot.Stops.Stopped) Finish(slot, GenerationFinish.StopSequence);
-        else if (slot.Generated.Count >= request.MaxTokens || slot.Tokens.Count >= _options.ContextPerSequence) Finish(slot, GenerationFinish.Length);
-        else slot.Tokens.Add(token);
+        else if (end is { } finish) Finish(slot, finish);
     }
 
     /// <summary>Hands text to the request's callback; a callback that throws fails its own request only.</summary>
@@ -657,6 +723,8 @@ public sealed partial class BatchedEngine : IDisposable
             request.Completion.TrySetException(Cancelled(request) ?? error(true));
         }
         DetachAllSamplers();
+        _accepted.Clear();
+        _carried.Clear();
         Volatile.Write(ref _active, 0);
         lock (_submitLock)
         {

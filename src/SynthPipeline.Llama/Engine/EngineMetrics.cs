@@ -32,6 +32,15 @@ public sealed record EngineMetrics(
     long Completed,
     long Failed)
 {
+    /// <summary>Time inside llama_decode (on a GPU, queuing the step; the wait for it falls in <see cref="SamplingSeconds"/>).</summary>
+    public double DecodeSeconds { get; init; }
+
+    /// <summary>Time reading logits and running the sampler chains.</summary>
+    public double SamplingSeconds { get; init; }
+
+    /// <summary>Time turning sampled tokens into text, matching stop sequences and calling back.</summary>
+    public double TextSeconds { get; init; }
+
     /// <summary>Share of KV positions held, 0 to 1.</summary>
     public double KvUse => KvPositionsCapacity == 0 ? 0 : (double)KvPositionsHeld / KvPositionsCapacity;
 }

@@ -52,6 +52,19 @@ public sealed record EngineOptions
     /// </summary>
     public int PrefillBudget { get; init; }
 
+    /// <summary>
+    /// CPU samplers whose chain starts with top-k (or is greedy) run over the top-k logits, found in one vectorised
+    /// pass, instead of the whole vocabulary; the token drawn is the same. false hands llama.cpp's chain every logit.
+    /// </summary>
+    public bool TopCandidates { get; init; } = true;
+
+    /// <summary>
+    /// Handle each step's sampled tokens (text, stop sequences, callbacks) while the next step decodes instead of
+    /// before it is queued. It hides that host work behind a GPU's asynchronous decode; a request a stop sequence ends
+    /// decodes one token more, and no output changes.
+    /// </summary>
+    public bool OverlapText { get; init; } = true;
+
     /// <summary>Reuse the KV of a prompt prefix another sequence already computed instead of computing it again.</summary>
     public bool PrefixSharing { get; init; } = true;
 

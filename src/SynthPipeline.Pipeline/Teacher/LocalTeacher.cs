@@ -93,6 +93,8 @@ public sealed class LocalTeacher : IDisposable
             BackendSampling = options.GraphSampling,
             PrefixSharing = options.PrefixSharing,
             PrefillBudget = options.PrefillBudget,
+            TopCandidates = options.TopCandidates,
+            OverlapText = options.OverlapText,
         };
     }
 

@@ -61,10 +61,11 @@ public sealed class LlamaSampler : IDisposable
 
     /// <param name="model">The model whose vocabulary the grammar is compiled against.</param>
     /// <param name="settings">The chain's settings.</param>
-    /// <param name="topCandidates">Run the chain over the top candidates where that draws the same token (the default);
-    /// false always hands it the whole vocabulary, as llama.cpp's own sampling does.</param>
+    /// <param name="topCandidates">Run the chain over the top candidates where that draws the same token: true always,
+    /// null (the default) for vocabularies of at least <see cref="TopCandidates.MinVocabulary"/> tokens; false hands
+    /// the chain the whole vocabulary, as llama.cpp's own sampling does.</param>
     /// <exception cref="InvalidGrammarException">The grammar does not parse.</exception>
-    public static LlamaSampler Create(LlamaModel model, SamplingSettings settings, bool topCandidates = true)
+    public static LlamaSampler Create(LlamaModel model, SamplingSettings settings, bool? topCandidates = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(settings);
@@ -107,7 +108,7 @@ public sealed class LlamaSampler : IDisposable
                 handle.AddTemperature(settings.Temperature);
                 handle.AddDistributionSampler(settings.Seed);
             }
-            return new LlamaSampler(handle, grammarChain, settings, topCandidates ? TopCandidateCountFor(settings) : 0);
+            return new LlamaSampler(handle, grammarChain, settings, topCandidates ?? model.Vocab.TokenCount >= TopCandidates.MinVocabulary ? TopCandidateCountFor(settings) : 0);
         }
         catch
         {
@@ -127,6 +128,7 @@ public sealed class LlamaSampler : IDisposable
     }
 
     /// <summary>Samples from the logits of batch index <paramref name="index"/> and accepts the token into the chain's state.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int Sample(LlamaContext context, int index)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -152,6 +154,7 @@ public sealed class LlamaSampler : IDisposable
     }
 
     /// <summary>The chain's pick from fresh candidates for every token (first through the grammar when <paramref name="constrained"/>), without accepting it.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private int Choose(ReadOnlySpan<float> logits, bool constrained)
     {
         if (!constrained && _top.Length > 0)

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using LLama.Native;
 
@@ -10,8 +11,16 @@ namespace SynthPipeline.Llama;
 /// (about 1.5 MB written per sampled token with a 128K vocabulary); this reads the logits once and touches only the
 /// few that beat the current k-th best.
 /// </summary>
+[SkipLocalsInit]
 public static class TopCandidates
 {
+    /// <summary>
+    /// The smallest vocabulary for which the selection is used unless asked for: below it llama.cpp's own copy and
+    /// partial sort cost about the same (4 µs a token with the demo model's 489 tokens, against 190-235 µs for the
+    /// whole path and 26-33 µs for this one with Llama 3's 128,256).
+    /// </summary>
+    public const int MinVocabulary = 16_384;
+
     /// <summary>The most candidates kept; llama.cpp partially sorts up to this many and buckets above it.</summary>
     public const int MaxCount = 128;
 
@@ -20,6 +29,8 @@ public static class TopCandidates
     /// ordered by logit (highest first, lower token id first among equal logits), and returns how many were written
     /// (fewer only when the vocabulary is smaller). Among equal logits at the cut, lower token ids are kept.
     /// </summary>
+    // Straight to optimised code: at tier 0 the vector operations are calls, and a short run never leaves tier 0.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Select(ReadOnlySpan<float> logits, int count, Span<LLamaTokenData> destination)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
@@ -66,6 +77,7 @@ public static class TopCandidates
         return k;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Replace(Span<float> logit, Span<int> id, float value, int token)
     {
         logit[0] = value;
@@ -74,8 +86,10 @@ public static class TopCandidates
     }
 
     /// <summary>True when (a) is a worse candidate than (b): lower logit, or equal logit and higher id.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool Worse(float aLogit, int aId, float bLogit, int bId) => aLogit < bLogit || (aLogit == bLogit && aId > bId);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SiftDown(Span<float> logit, Span<int> id, int i)
     {
         var n = logit.Length;
@@ -93,6 +107,7 @@ public static class TopCandidates
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SortBestFirst(Span<LLamaTokenData> items)
     {
         for (var i = 1; i < items.Length; i++)

@@ -231,7 +231,7 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
         for (uint seed = 1; seed <= 4; seed++)
         {
             var settings = new SamplingSettings { TopK = topK, TopP = topP, MinP = minP, Temperature = temperature, Seed = seed };
-            using var top = LlamaSampler.Create(fixture.Model, settings);
+            using var top = LlamaSampler.Create(fixture.Model, settings, topCandidates: true);
             using var whole = LlamaSampler.Create(fixture.Model, settings, topCandidates: false);
             Assert.Equal(temperature == 0 ? 1 : topK, top.TopCandidateCount);
             Assert.Equal(0, whole.TopCandidateCount);
@@ -249,12 +249,18 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
     public void Create_PenaltiesOrNoTopK_KeepsTheWholeVocabulary()
     {
         // A penalty lowers logits, so a token from below the cut could rise into the chain's top-k.
-        using var penalised = LlamaSampler.Create(fixture.Model, new SamplingSettings { RepeatPenalty = 1.1f });
-        using var noTopK = LlamaSampler.Create(fixture.Model, new SamplingSettings { TopK = 0 });
-        using var wideTopK = LlamaSampler.Create(fixture.Model, new SamplingSettings { TopK = TopCandidates.MaxCount + 1 });
-        using var everyToken = LlamaSampler.Create(fixture.Model, new SamplingSettings { Grammar = "root ::= [a-z]+", GrammarMode = GrammarMode.EveryToken });
-        using var grammarFirst = LlamaSampler.Create(fixture.Model, new SamplingSettings { Grammar = "root ::= [a-z]+" });
+        LlamaSampler On(SamplingSettings s) => LlamaSampler.Create(fixture.Model, s, topCandidates: true);
+        using var penalised = On(new SamplingSettings { RepeatPenalty = 1.1f });
+        using var noTopK = On(new SamplingSettings { TopK = 0 });
+        using var wideTopK = On(new SamplingSettings { TopK = TopCandidates.MaxCount + 1 });
+        using var everyToken = On(new SamplingSettings { Grammar = "root ::= [a-z]+", GrammarMode = GrammarMode.EveryToken });
+        using var grammarFirst = On(new SamplingSettings { Grammar = "root ::= [a-z]+" });
         Assert.Equal([0, 0, 0, 0, 40], new[] { penalised, noTopK, wideTopK, everyToken, grammarFirst }.Select(s => s.TopCandidateCount));
+
+        // Left to decide, a vocabulary as small as the demo model's keeps llama.cpp's path, which costs the same there.
+        Assert.True(fixture.Model.Vocab.TokenCount < TopCandidates.MinVocabulary);
+        using var auto = LlamaSampler.Create(fixture.Model, new SamplingSettings());
+        Assert.Equal(0, auto.TopCandidateCount);
     }
 
     private sealed class SyncProgress(Action<float> report) : IProgress<float>

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using SynthPipeline.Cli.Hosting;
 using SynthPipeline.Llama;
 using SynthPipeline.Llama.Engine;
@@ -71,15 +70,7 @@ internal static class BenchCommand
                     $"{r.GenerationSeconds,8:F3} | {r.GeneratedTokensPerSecond,8:F2} | {r.TotalSeconds,8:F3} | {r.TotalTokensPerSecond,8:F2} | {r.BackendSampledShare,8:P0} |")).ConfigureAwait(false);
             }
             if (parse.GetValue(json) is { } file)
-            {
-                var text = JsonSerializer.Serialize(rows.Select(r => new
-                {
-                    pp = r.PromptTokens, tg = r.GeneratedTokens, b = r.Parallel, n_kv = r.KvCells,
-                    t_pp = r.PromptSeconds, speed_pp = r.PromptTokensPerSecond, t_tg = r.GenerationSeconds, speed_tg = r.GeneratedTokensPerSecond,
-                    t = r.TotalSeconds, speed = r.TotalTokensPerSecond, in_graph_share = r.BackendSampledShare, speed_gen_e2e = r.EndToEndGeneratedTokensPerSecond, n_vocab = llama.Vocab.TokenCount, graph_sampling = (engine with { ParallelSequences = r.Parallel }).SamplesInGraph(llama.OnGpu),
-                }), new JsonSerializerOptions { WriteIndented = true });
-                await File.WriteAllTextAsync(file.FullName, text, cancellationToken).ConfigureAwait(false);
-            }
+                await BenchJson.WriteAsync(file, rows, engine, llama, cancellationToken).ConfigureAwait(false);
             return 0;
         });
         return command;

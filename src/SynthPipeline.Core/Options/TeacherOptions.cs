@@ -90,8 +90,8 @@ public sealed class TeacherOptions
     /// <summary>Where tokens are sampled: graph (inside the compute graph, where a request's sampler allows it), cpu, or auto (graph on a GPU for at most 4 parallel sequences, where it measured faster).</summary>
     public SamplingMode Sampling { get; set; } = SamplingMode.Auto;
 
-    /// <summary>CPU sampling runs the chain over the top-k logits instead of the whole vocabulary where that draws the same token (false: llama.cpp's full-vocabulary path, for comparison).</summary>
-    public bool TopCandidates { get; set; } = true;
+    /// <summary>CPU sampling runs the chain over the top-k logits instead of the whole vocabulary where that draws the same token: auto (vocabularies of 16,384 tokens or more), on, or off (llama.cpp's full-vocabulary path).</summary>
+    public Switch TopCandidates { get; set; } = Switch.Auto;
 
     /// <summary>Handle each step's text, stop sequences and callbacks while the next step decodes (hidden behind a GPU's asynchronous decode).</summary>
     public bool OverlapText { get; set; } = true;

@@ -14,6 +14,15 @@ namespace SynthPipeline.Llama.Engine;
 public sealed record EngineBenchmarkRow(int PromptTokens, int GeneratedTokens, int Parallel, double PromptSeconds, double GenerationSeconds,
     long TokensAfterPrompt, double TotalSeconds, double BackendSampledShare)
 {
+    /// <summary>Time inside llama_decode during the run (see <see cref="EngineMetrics.DecodeSeconds"/>).</summary>
+    public double DecodeSeconds { get; init; }
+
+    /// <summary>Time reading logits and sampling during the run.</summary>
+    public double SamplingSeconds { get; init; }
+
+    /// <summary>Time on sampled tokens' text, stop sequences and callbacks during the run.</summary>
+    public double TextSeconds { get; init; }
+
     /// <summary>N_KV: KV cells the run needs.</summary>
     public int KvCells => Parallel * (PromptTokens + GeneratedTokens);
 
@@ -61,8 +70,8 @@ public static class EngineBenchmark
         var vocab = model.Vocab.TokenCount;
         int[] RandomPrompt() => Enumerable.Range(0, promptTokens).Select(_ => rng.Next(vocab)).ToArray();
 
-        // Warm-up: graph allocation and the first sampler attach happen outside the timed run.
-        await engine.GenerateAsync(new GenerationRequest(RandomPrompt(), sampling, 4, []) { IgnoreEndOfGeneration = true }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        // Warm-up: graph allocation, the first sampler attach and the JIT's first tiers happen outside the timed run.
+        await engine.GenerateAsync(new GenerationRequest(RandomPrompt(), sampling, 32, []) { IgnoreEndOfGeneration = true }, cancellationToken: cancellationToken).ConfigureAwait(false);
         var warm = engine.Metrics();
 
         var waitingForFirst = parallel;
@@ -95,6 +104,11 @@ public static class EngineBenchmark
         return new EngineBenchmarkRow(promptTokens, generatedTokens, parallel,
             time.GetElapsedTime(start, promptEnd).TotalSeconds, time.GetElapsedTime(promptEnd, end).TotalSeconds,
             sampled - sampledAtPromptEnd, time.GetElapsedTime(start, end).TotalSeconds,
-            generated == 0 ? 0 : (double)(m.BackendSampledTokens - warm.BackendSampledTokens) / generated);
+            generated == 0 ? 0 : (double)(m.BackendSampledTokens - warm.BackendSampledTokens) / generated)
+        {
+            DecodeSeconds = m.DecodeSeconds - warm.DecodeSeconds,
+            SamplingSeconds = m.SamplingSeconds - warm.SamplingSeconds,
+            TextSeconds = m.TextSeconds - warm.TextSeconds,
+        };
     }
 }

@@ -54,9 +54,10 @@ public sealed record EngineOptions
 
     /// <summary>
     /// CPU samplers whose chain starts with top-k (or is greedy) run over the top-k logits, found in one vectorised
-    /// pass, instead of the whole vocabulary; the token drawn is the same. false hands llama.cpp's chain every logit.
+    /// pass, instead of the whole vocabulary; the token drawn is the same. null: for vocabularies of at least
+    /// <see cref="Llama.TopCandidates.MinVocabulary"/> tokens; false hands llama.cpp's chain every logit.
     /// </summary>
-    public bool TopCandidates { get; init; } = true;
+    public bool? TopCandidates { get; init; }
 
     /// <summary>
     /// Handle each step's sampled tokens (text, stop sequences, callbacks) while the next step decodes instead of

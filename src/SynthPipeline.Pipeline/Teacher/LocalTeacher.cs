@@ -93,7 +93,7 @@ public sealed class LocalTeacher : IDisposable
             BackendSampling = options.GraphSampling,
             PrefixSharing = options.PrefixSharing,
             PrefillBudget = options.PrefillBudget,
-            TopCandidates = options.TopCandidates,
+            TopCandidates = options.TopCandidates.AsNullable(),
             OverlapText = options.OverlapText,
         };
     }

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Every GPU measurement of issue 17 in one call (the lent machine gives 15 minutes in all, llama.cpp's build included).
+# Needs a CUDA llama.cpp that LLamaSharp 0.30.0 can drive (commit c0c7e147's layouts; see README.md beside this file)
+# in Teacher__NativeLibraryPath, and llama-batched-bench from the same source on PATH; pack and run:
+#   SynthCpuNative=false bash ../shared/device/pack.sh src/SynthPipeline.Cli/SynthPipeline.Cli.csproj
+#   bash .device/gpu-env.sh bash bench/gpu/issue17.sh            (carry .device)
+# Parts, in order (PARTS to choose; each prints its table, and a summary comes last):
+#   engine    1B shape, B 16,64,128,256, PP/TG 256: CPU samplers over the whole vocabulary, over the top candidates,
+#             and with text overlapped with decode, and in-graph sampling; against llama-batched-bench
+#             (bar: S_TG >= 0.9x at every B, top-k 40 / top-p 0.95 / temperature 0.8)
+#   grammar   1B shape, B 64: a permissive grammar, grammar-first and every-token, against no grammar (bar: >= 0.8x)
+#   pipeline  1B shape, 256 sequences: synth generate (grammars off) for PIPE_SECONDS with PrefillBudget 0 and 512,
+#             then synth bench at 256 (bar: pipeline >= 0.85x bench end to end)
+#   headline  8B shape, 256 sequences: synth generate (grammars off) for HEAD_SECONDS; instructions per hour and the
+#             hours for an Alpaca-scale run (52K instructions with instances; goal <= 2 h on one H200)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+synth=${SYNTH:-dotnet .device/app/SynthPipeline.Cli/synth.dll}
+vocab=${VOCAB:-/tmp/llama-cuda/models/ggml-vocab-llama-bpe.gguf}
+out=${OUT:-/tmp/issue17}; mkdir -p "$out"
+parts=${PARTS:-engine grammar pipeline headline}
+small=${SMALL:-llama-3.2-1b}; big=${BIG:-llama-3.1-8b}; parallel=${PARALLEL:-256} # the CPU check of this script lowers these
+export Teacher__GpuLayers=99 Teacher__FlashAttention=on Teacher__Threads=${THREADS:-16} Teacher__BatchSize=2048 Teacher__MicroBatchSize=512
+model() { # shape -> path (random weights of the real shape, Q4_K_M)
+  local path=/tmp/$1-q4_k_m.gguf
+  [[ -f $path ]] || $synth model create-random "$path" --shape "$1" --type q4_k_m --vocab-from "$vocab" >"$out/create-$1.log" 2>&1
+  echo "$path"
+}
+summary=()
+
+if [[ $parts == *engine* ]]; then
+  m=$(model "$small")
+  NPP=256 NTG=256 NPL=${NPL:-16,64,128,256} GPU_LAYERS=99 FA=on THREADS=${THREADS:-16} REPEAT=1 SYNTH="$synth" OUT="$out/engine" \
+    bash bench/sampling-overlap.sh "$m" "$(dirname "$(command -v llama-batched-bench)")" | tail -8
+  Teacher__Sampling=graph $synth bench -m "$m" --npp 256 --ntg 256 --npl "${NPL:-16,64,128,256}" --sampling graph --json "$out/engine/graph.json" | tail -6
+  summary+=("engine: $out/engine/summary.md")
+fi
+
+if [[ $parts == *grammar* ]]; then
+  m=$(model "$small")
+  printf 'root ::= [^<>{}]*\n' > "$out/permissive.gbnf"
+  for mode in none First EveryToken; do
+    extra=(); [[ $mode == none ]] || extra=(--grammar-file "$out/permissive.gbnf" --grammar-mode "$mode")
+    $synth bench -m "$m" --npp 256 --ntg 256 --npl 64 "${extra[@]}" --json "$out/grammar-$mode.json" >"$out/grammar-$mode.log" 2>&1
+  done
+  line=$(python3 - "$out" <<'PY'
+import json, sys
+o = sys.argv[1]
+s = {m: json.load(open(f"{o}/grammar-{m}.json"))[0]["speed_tg"] for m in ("none", "First", "EveryToken")}
+print(f"grammar B=64: none {s['none']:,.0f} t/s, grammar-first {s['First']:,.0f} ({s['First'] / s['none']:.2f}x), every token {s['EveryToken']:,.0f} ({s['EveryToken'] / s['none']:.2f}x)")
+PY
+)
+  echo "$line"; summary+=("$line")
+fi
+
+pipeline() { # label shape seconds budget -> "generated seconds instructions"
+  local m; m=$(model "$2")
+  rm -rf "output/issue17-$1"
+  timeout -s INT "$3" env Generate__DemoGrammars=off Teacher__ParallelSequences=$parallel Teacher__ContextPerSequence=1024 \
+    Teacher__PrefillBudget="$4" $synth generate -m "$m" --count 1000000 --run-name "issue17-$1" >"$out/generate-$1.log" 2>&1 || true
+  python3 - "$out/generate-$1.log" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+m = re.search(r"engine: \d+ prompt tokens computed, \d+ reused from shared prefixes, (\d+) generated .*?; ([0-9.]+) s", t)
+n = re.search(r": (\d+) instructions, \d+ examples", t)
+print(m[1] if m else 0, m[2] if m else 0, n[1] if n else 0)
+PY
+}
+
+if [[ $parts == *pipeline* ]]; then
+  m=$(model "$small")
+  $synth bench -m "$m" --npp 256 --ntg 256 --npl "$parallel" --json "$out/pipeline-bench.json" >"$out/pipeline-bench.log" 2>&1
+  e2e=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["speed_gen_e2e"])' "$out/pipeline-bench.json")
+  for budget in 0 512; do
+    read -r gen secs acc <<<"$(pipeline "1b-budget-$budget" "$small" "${PIPE_SECONDS:-60}" "$budget")"
+    line=$(python3 -c "g,s,e=$gen,$secs,$e2e; print(f'pipeline $small B=$parallel PrefillBudget $budget: {g/s if s else 0:,.0f} generated t/s, bench e2e {e:,.0f}, ratio {(g/s)/e if s else 0:.2f}; $acc instructions in {s:.0f} s')")
+    echo "$line"; summary+=("$line")
+  done
+fi
+
+if [[ $parts == *headline* ]]; then
+  read -r gen secs acc <<<"$(pipeline 8b-headline "$big" "${HEAD_SECONDS:-150}" 0)"
+  line=$(python3 -c "g,s,a=$gen,$secs,$acc; h=a*3600/s if s else 0; print(f'headline $big B=$parallel: {a} instructions in {s:.0f} s = {h:,.0f} per hour; 52,000 would take {52000/h if h else float(\"inf\"):.2f} h ({g/s if s else 0:,.0f} generated t/s)')")
+  echo "$line"; summary+=("$line")
+fi
+
+echo; echo "## issue 17 on $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
+[[ -f $out/engine/summary.md ]] && cat "$out/engine/summary.md"
+printf '%s\n' "${summary[@]}"

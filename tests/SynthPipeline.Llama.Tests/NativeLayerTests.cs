@@ -263,6 +263,45 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
         Assert.Equal(0, auto.TopCandidateCount);
     }
 
+    /// <summary>
+    /// Whether <paramref name="grammar"/>, fed <paramref name="accepted"/> one character token at a time, lets the
+    /// character <paramref name="next"/> follow. Each token is checked before it is accepted: llama.cpp aborts the
+    /// process when a grammar is made to accept a token it refuses.
+    /// </summary>
+    private bool GrammarAllows(string grammar, string accepted, char next)
+    {
+        var vocab = fixture.Model.Vocab;
+        var byPiece = new Dictionary<string, int>();
+        for (var t = 0; t < vocab.TokenCount; t++) byPiece.TryAdd(System.Text.Encoding.UTF8.GetString(vocab.TokenBytes(t)), t);
+        using var chain = LLama.Native.SafeLLamaSamplerChainHandle.Create(LLama.Native.LLamaSamplerChainParams.Default());
+        var native = NativeMethods.LlamaSamplerInitGrammar(vocab.Pointer, grammar, "root");
+        Assert.NotEqual(0, native);
+        NativeMethods.LlamaSamplerChainAdd(chain, native);
+        bool Allows(int token)
+        {
+            var one = new[] { new LLama.Native.LLamaTokenData(token, 1, 0) };
+            using (LLama.Native.LLamaTokenDataArrayNative.Create(new LLama.Native.LLamaTokenDataArray(one), out var array)) chain.Apply(ref array);
+            return !float.IsNegativeInfinity(one[0].Logit);
+        }
+        foreach (var c in accepted)
+        {
+            var token = byPiece[c.ToString()];
+            Assert.True(Allows(token), $"the grammar refuses '{c}' after the text before it in '{accepted}'");
+            chain.Accept(token);
+        }
+        return Allows(byPiece[next.ToString()]);
+    }
+
+    [Theory]
+    [InlineData("{\"a\":0", '4', false)] // 04 is not JSON
+    [InlineData("{\"a\":-0", '4', false)]
+    [InlineData("{\"a\":0", '.', true)]
+    [InlineData("{\"a\":0", '}', true)]
+    [InlineData("{\"a\":1", '0', true)]
+    [InlineData("{\"a\":0.", '0', true)] // a fraction may start with zeros
+    public void JsonObjectGrammar_Numbers_AreJsonNumbers(string accepted, char next, bool allowed) =>
+        Assert.Equal(allowed, GrammarAllows(JsonGrammars.BoundedObject, accepted, next));
+
     private sealed class SyncProgress(Action<float> report) : IProgress<float>
     {
         public void Report(float value) => report(value);

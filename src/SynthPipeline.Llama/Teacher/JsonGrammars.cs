@@ -13,7 +13,7 @@ public static class JsonGrammars
         value  ::= string | number | "true" | "false" | "null"
         string ::= "\"" char{0,64} "\""
         char   ::= [^"\\\x00-\x1F] | "\\" ["\\/bfnrt]
-        number ::= "-"? [0-9]{1,9} ( "." [0-9]{1,6} )?
+        number ::= "-"? ( "0" | [1-9] [0-9]{0,8} ) ( "." [0-9]{1,6} )?
         ws     ::= " "?
         """;
 

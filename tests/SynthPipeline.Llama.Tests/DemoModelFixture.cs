@@ -5,14 +5,17 @@ using SynthPipeline.Llama.Teacher;
 
 namespace SynthPipeline.Llama.Tests;
 
-/// <summary>Writes the demo model once and loads it on the CPU for every test in the collection.</summary>
+/// <summary>
+/// Writes the demo model once and loads it on the CPU for every test in the collection, on LLamaSharp's bundled
+/// llama.cpp or, when <c>Teacher__NativeLibraryPath</c> is set, on that build (to check a user's or a patched build).
+/// </summary>
 public sealed class DemoModelFixture : IDisposable
 {
     public DemoModelFixture()
     {
         Directory = TestPaths.TempDirectory("demo");
         ModelPath = DemoModel.Write(Path.Combine(Directory, "demo.gguf"));
-        LlamaLibrary.Initialize();
+        LlamaLibrary.Initialize(Environment.GetEnvironmentVariable("Teacher__NativeLibraryPath"));
         Model = LlamaModel.Load(ModelPath, new LlamaModelLoadOptions { GpuLayers = 0 });
     }
 

@@ -9,7 +9,8 @@ namespace SynthPipeline.Llama.Native;
 /// Loads llama.cpp once per process through LLamaSharp: its bundled CPU build (LLamaSharp.Backend.Cpu, best AVX
 /// variant for this CPU), its CUDA build when built with <c>-p:SynthCuda=true</c>, or a user's own build from
 /// <c>Teacher:NativeLibraryPath</c>. A user's build must be the llama.cpp LLamaSharp was written for: its ggml commit
-/// is read before LLamaSharp touches it, and any other build is refused with what to build instead.
+/// is read before LLamaSharp touches it, and any other build is refused with what to build instead, unless it was
+/// patched to LLamaSharp's layouts by <c>build/llama-abi/</c> and says so.
 /// </summary>
 public static class LlamaLibrary
 {
@@ -109,7 +110,8 @@ public static class LlamaLibrary
         $"To fix: leave Teacher:NativeLibraryPath empty to use LLamaSharp {LLamaSharpRelease}'s bundled CPU build (restored by `dotnet build`), " +
         $"build with `-p:SynthCuda=true` for its CUDA 12 build, or point Teacher:NativeLibraryPath (environment: Teacher__NativeLibraryPath) at a " +
         $"folder with libllama.so, libggml.so and libggml-base.so built from llama.cpp commit {LlamaCppCommit} (the one LLamaSharp {LLamaSharpRelease} " +
-        "pins), e.g. `cmake -B build -DBUILD_SHARED_LIBS=ON -DGGML_CUDA=ON && cmake --build build -j`.";
+        "pins), e.g. `cmake -B build -DBUILD_SHARED_LIBS=ON -DGGML_CUDA=ON && cmake --build build -j`, or from llama.cpp b10361 " +
+        "(npm node-llama-cpp@3.20.0) after `bash build/llama-abi/patch-b10361.sh <source>`.";
 
     /// <summary>
     /// A user's folder must hold the libraries and report the ggml of LLamaSharp's llama.cpp. It is read with a plain
@@ -136,10 +138,32 @@ public static class LlamaLibrary
         {
             throw new LlamaNativeLibraryException(HowToFix($"'{dir}'", $"its libggml-base.so cannot be read ({e.Message})"), e);
         }
-        if (!string.Equals(version, ExpectedGgmlVersion, StringComparison.Ordinal))
+        if (!string.Equals(version, ExpectedGgmlVersion, StringComparison.Ordinal) && PatchedLayouts(dir) is null)
             throw new LlamaNativeLibraryException(HowToFix($"'{dir}'",
                 $"it reports ggml {reported}, but LLamaSharp {LLamaSharpRelease} is written for llama.cpp {LlamaCppCommit}, whose ggml reports {ExpectedGgmlVersion}"));
     }
+
+    /// <summary>
+    /// What a build patched to LLamaSharp's struct layouts says of itself (<c>build/llama-abi/</c>: a later llama.cpp
+    /// whose only layout difference was removed, for GPU builds), or null for any other build.
+    /// </summary>
+    private static unsafe string? PatchedLayouts(string dir)
+    {
+        try
+        {
+            var llama = NativeLibrary.Load(Path.Combine(dir, "libllama.so"));
+            return NativeLibrary.TryGetExport(llama, PatchedLayoutsExport, out var export)
+                ? NativeMethods.Utf8(((delegate* unmanaged[Cdecl]<byte*>)export)())
+                : null;
+        }
+        catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The function build/llama-abi/patch-b10361.sh adds to a patched libllama.so.</summary>
+    internal const string PatchedLayoutsExport = "synth_llamasharp_layouts";
 
     /// <summary>The folder of the libllama.so this process mapped (LLamaSharp chooses it, e.g. runtimes/linux-x64/native/avx2).</summary>
     private static string? LoadedDirectory()

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Packs .device for the GPU machine with llama.cpp b10361 (npm node-llama-cpp@3.20.0) patched to LLamaSharp 0.30.0's
+# struct layouts (build/llama-abi/patch-b10361.sh), so that gpu-env.sh's CUDA build is one synth can load
+# (Teacher__NativeLibraryPath, which gpu-env.sh sets). Then packs the given projects as ../shared/device/pack.sh does.
+#   bash bench/gpu/pack-b10361.sh src/SynthPipeline.Cli/SynthPipeline.Cli.csproj
+#   (there) bash .device/gpu-env.sh bash bench/gpu/issue17.sh
+set -euo pipefail
+root=$(git rev-parse --show-toplevel); cd "$root"
+mkdir -p .device
+if [[ $(cat .device/llama-src.version 2>/dev/null) != b10361-patched ]]; then
+  t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
+  (cd "$t" && npm pack --silent node-llama-cpp@3.20.0 >/dev/null && tar xzf node-llama-cpp-3.20.0.tgz package/llama/gitRelease.bundle \
+    && git clone -q package/llama/gitRelease.bundle src 2>/dev/null)
+  bash build/llama-abi/patch-b10361.sh "$t/src"
+  (cd "$t/src" && items=$(for i in CMakeLists.txt cmake ggml src include common vendor tools app examples gguf-py LICENSE licenses \
+      scripts/ui-assets.cmake models/ggml-vocab-llama-bpe.gguf models/ggml-vocab-qwen2.gguf; do [ -e "$i" ] && echo "$i"; done) \
+    && tar cJf "$root/.device/llama-src.tar.xz" --exclude='ggml/src/ggml-'{sycl,vulkan,opencl,hexagon,metal,et,webgpu,openvino,cann,virtgpu} $items)
+  echo b10361-patched > .device/llama-src.version
+fi
+SynthCpuNative=false bash ../shared/device/pack.sh "$@"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Makes llama.cpp b10361 (npm node-llama-cpp@3.20.0's source bundle) lay out its public structs as llama.cpp c0c7e147
+# does, the commit LLamaSharp 0.30.0 marshals, so that a CUDA build of it can be driven by LLamaSharp; the only
+# difference bench/gpu/llamasharp-abi-check.sh finds is one field, llama_context_params.n_outputs_max_per_seq (a limit
+# for in-graph sampling, added after c0c7e147). The patch removes it from the public struct and fixes the value to
+# llama.cpp's own default (1), and exports synth_llamasharp_layouts(), which is what lets Teacher:NativeLibraryPath
+# accept the build although its ggml reports 0.19.0.
+#   bash build/llama-abi/patch-b10361.sh SOURCE_DIR     (idempotent)
+set -euo pipefail
+src=${1:?usage: patch-b10361.sh LLAMA_CPP_SOURCE_DIR}
+cd "$src"
+if grep -q synth_llamasharp_layouts src/llama.cpp; then echo "already patched: $src"; exit 0; fi
+grep -q 'uint32_t n_outputs_max_per_seq; // max outputs per sequence' include/llama.h \
+  || { echo "patch-b10361: $src/include/llama.h is not b10361's (no n_outputs_max_per_seq in llama_context_params)" >&2; exit 1; }
+sed -i '/uint32_t n_outputs_max_per_seq; \/\/ max outputs per sequence/d' include/llama.h
+# The value llama_context_default_params() gave; the context reads it from here instead of from the caller's struct.
+python3 - <<'PY'
+import re
+p = "src/llama-context.cpp"
+s = open(p).read()
+old = re.search(r"cparams\.n_outputs_max_per_seq = params\.n_outputs_max_per_seq == 0 \?\s*cparams\.n_outputs_max : std::min\(params\.n_outputs_max_per_seq, cparams\.n_outputs_max\);", s)
+assert old, "llama-context.cpp: the n_outputs_max_per_seq assignment was not found"
+s = s.replace(old.group(0), "cparams.n_outputs_max_per_seq = std::min(1u, cparams.n_outputs_max); // synth: not in LLamaSharp 0.30's llama_context_params")
+line = re.search(r"\n\s*/\*\.n_outputs_max_per_seq\s*=\*/ 1,", s)
+assert line, "llama-context.cpp: the default initializer was not found"
+s = s.replace(line.group(0), "")
+open(p, "w").write(s)
+for p, pattern in (("common/common.cpp", r"\n\s*cparams\.n_outputs_max_per_seq = [^\n]*;"),
+                   ("common/speculative.cpp", r"\n\s*result\.n_outputs_max_per_seq = [^\n]*;")):
+    s = open(p).read()
+    s, n = re.subn(pattern, "", s)
+    assert n == 1, f"{p}: {n} assignments of n_outputs_max_per_seq to a llama_context_params"
+    open(p, "w").write(s)
+PY
+cat >> src/llama.cpp <<'CPP'
+
+// synth: this build's public structs were patched to LLamaSharp 0.30.0's layouts (build/llama-abi/patch-b10361.sh).
+extern "C" LLAMA_API const char * synth_llamasharp_layouts(void) {
+    return "b10361 with llama_context_params as in c0c7e147";
+}
+CPP
+echo "patched: $src"

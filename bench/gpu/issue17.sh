@@ -19,7 +19,8 @@ synth=${SYNTH:-dotnet .device/app/SynthPipeline.Cli/synth.dll}
 vocab=${VOCAB:-/tmp/llama-cuda/models/ggml-vocab-llama-bpe.gguf}
 out=${OUT:-/tmp/issue17}; mkdir -p "$out"
 parts=${PARTS:-engine grammar pipeline headline}
-small=${SMALL:-llama-3.2-1b}; big=${BIG:-llama-3.1-8b}; parallel=${PARALLEL:-256} # the CPU check of this script lowers these
+# The CPU check of this script lowers these: shapes, sequences of the pipeline and headline, of the grammar part, PP/TG.
+small=${SMALL:-llama-3.2-1b}; big=${BIG:-llama-3.1-8b}; parallel=${PARALLEL:-256}; grammar_b=${GRAMMAR_B:-64}; npp=${NPP:-256}; ntg=${NTG:-256}
 export Teacher__GpuLayers=99 Teacher__FlashAttention=on Teacher__Threads=${THREADS:-16} Teacher__BatchSize=2048 Teacher__MicroBatchSize=512
 model() { # shape -> path (random weights of the real shape, Q4_K_M)
   local path=/tmp/$1-q4_k_m.gguf
@@ -30,9 +31,9 @@ summary=()
 
 if [[ $parts == *engine* ]]; then
   m=$(model "$small")
-  NPP=256 NTG=256 NPL=${NPL:-16,64,128,256} GPU_LAYERS=99 FA=on THREADS=${THREADS:-16} REPEAT=1 SYNTH="$synth" OUT="$out/engine" \
+  NPP=$npp NTG=$ntg NPL=${NPL:-16,64,128,256} GPU_LAYERS=99 FA=on THREADS=${THREADS:-16} REPEAT=1 SYNTH="$synth" OUT="$out/engine" \
     bash bench/sampling-overlap.sh "$m" "$(dirname "$(command -v llama-batched-bench)")" | tail -8
-  Teacher__Sampling=graph $synth bench -m "$m" --npp 256 --ntg 256 --npl "${NPL:-16,64,128,256}" --sampling graph --json "$out/engine/graph.json" | tail -6
+  Teacher__Sampling=graph $synth bench -m "$m" --npp "$npp" --ntg "$ntg" --npl "${NPL:-16,64,128,256}" --sampling graph --json "$out/engine/graph.json" | tail -6
   summary+=("engine: $out/engine/summary.md")
 fi
 
@@ -41,13 +42,13 @@ if [[ $parts == *grammar* ]]; then
   printf 'root ::= [^<>{}]*\n' > "$out/permissive.gbnf"
   for mode in none First EveryToken; do
     extra=(); [[ $mode == none ]] || extra=(--grammar-file "$out/permissive.gbnf" --grammar-mode "$mode")
-    $synth bench -m "$m" --npp 256 --ntg 256 --npl 64 "${extra[@]}" --json "$out/grammar-$mode.json" >"$out/grammar-$mode.log" 2>&1
+    $synth bench -m "$m" --npp "$npp" --ntg "$ntg" --npl "$grammar_b" "${extra[@]}" --json "$out/grammar-$mode.json" >"$out/grammar-$mode.log" 2>&1
   done
-  line=$(python3 - "$out" <<'PY'
+  line=$(python3 - "$out" "$grammar_b" <<'PY'
 import json, sys
 o = sys.argv[1]
 s = {m: json.load(open(f"{o}/grammar-{m}.json"))[0]["speed_tg"] for m in ("none", "First", "EveryToken")}
-print(f"grammar B=64: none {s['none']:,.0f} t/s, grammar-first {s['First']:,.0f} ({s['First'] / s['none']:.2f}x), every token {s['EveryToken']:,.0f} ({s['EveryToken'] / s['none']:.2f}x)")
+print(f"grammar B={sys.argv[2]}: none {s['none']:,.0f} t/s, grammar-first {s['First']:,.0f} ({s['First'] / s['none']:.2f}x), every token {s['EveryToken']:,.0f} ({s['EveryToken'] / s['none']:.2f}x)")
 PY
 )
   echo "$line"; summary+=("$line")
@@ -69,7 +70,7 @@ PY
 
 if [[ $parts == *pipeline* ]]; then
   m=$(model "$small")
-  $synth bench -m "$m" --npp 256 --ntg 256 --npl "$parallel" --json "$out/pipeline-bench.json" >"$out/pipeline-bench.log" 2>&1
+  $synth bench -m "$m" --npp "$npp" --ntg "$ntg" --npl "$parallel" --json "$out/pipeline-bench.json" >"$out/pipeline-bench.log" 2>&1
   e2e=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["speed_gen_e2e"])' "$out/pipeline-bench.json")
   for budget in 0 512; do
     read -r gen secs acc <<<"$(pipeline "1b-budget-$budget" "$small" "${PIPE_SECONDS:-60}" "$budget")"

@@ -2,8 +2,8 @@
 # Every GPU measurement of issue 17 in one call (the lent machine gives 15 minutes in all, llama.cpp's build included).
 # Needs a CUDA llama.cpp that LLamaSharp 0.30.0 can drive (commit c0c7e147's layouts; see README.md beside this file)
 # in Teacher__NativeLibraryPath, and llama-batched-bench from the same source on PATH; pack and run:
-#   SynthCpuNative=false bash ../shared/device/pack.sh src/SynthPipeline.Cli/SynthPipeline.Cli.csproj
-#   bash .device/gpu-env.sh bash bench/gpu/issue17.sh            (carry .device)
+#   bash bench/gpu/pack-b10361.sh src/SynthPipeline.Cli/SynthPipeline.Cli.csproj   (here)
+#   bash .device/gpu-env.sh bash bench/gpu/issue17.sh                               (there, carrying .device)
 # Parts, in order (PARTS to choose; each prints its table, and a summary comes last):
 #   engine    1B shape, B 16,64,128,256, PP/TG 256: CPU samplers over the whole vocabulary, over the top candidates,
 #             and with text overlapped with decode, and in-graph sampling; against llama-batched-bench
@@ -15,7 +15,9 @@
 #             hours for an Alpaca-scale run (52K instructions with instances; goal <= 2 h on one H200)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-synth=${SYNTH:-dotnet .device/app/SynthPipeline.Cli/synth.dll}
+# pack-b10361.sh ships the CLI compressed (what travels is limited to 64 MiB).
+if [[ -z ${SYNTH:-} && -f .device/app.tar.xz && ! -d /tmp/synth-app/app ]]; then mkdir -p /tmp/synth-app && tar xJf .device/app.tar.xz -C /tmp/synth-app; fi
+synth=${SYNTH:-dotnet $( [[ -d /tmp/synth-app/app ]] && echo /tmp/synth-app/app || echo .device/app )/SynthPipeline.Cli/synth.dll}
 vocab=${VOCAB:-/tmp/llama-cuda/models/ggml-vocab-llama-bpe.gguf}
 out=${OUT:-/tmp/issue17}; mkdir -p "$out"
 parts=${PARTS:-engine grammar pipeline headline}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Packs .device for the GPU machine with llama.cpp b10361 (npm node-llama-cpp@3.20.0) patched to LLamaSharp 0.30.0's
 # struct layouts (build/llama-abi/patch-b10361.sh), so that gpu-env.sh's CUDA build is one synth can load
-# (Teacher__NativeLibraryPath, which gpu-env.sh sets). Then packs the given projects as ../shared/device/pack.sh does.
+# (Teacher__NativeLibraryPath, which gpu-env.sh sets). Then packs the given projects as ../shared/device/pack.sh does,
+# without LLamaSharp's CPU builds (the CUDA build replaces them there), and compresses them into .device/app.tar.xz:
+# unpacked, the CLI and the runtime pass the 64 MiB that travels. issue17.sh unpacks it on the machine.
 #   bash bench/gpu/pack-b10361.sh src/SynthPipeline.Cli/SynthPipeline.Cli.csproj
 #   (there) bash .device/gpu-env.sh bash bench/gpu/issue17.sh
 set -euo pipefail
@@ -17,4 +19,7 @@ if [[ $(cat .device/llama-src.version 2>/dev/null) != b10361-patched ]]; then
     && tar cJf "$root/.device/llama-src.tar.xz" --exclude='ggml/src/ggml-'{sycl,vulkan,opencl,hexagon,metal,et,webgpu,openvino,cann,virtgpu} $items)
   echo b10361-patched > .device/llama-src.version
 fi
-SynthCpuNative=false bash ../shared/device/pack.sh "$@"
+bash ../shared/device/pack.sh "$@"
+rm -rf .device/app/*/runtimes/linux-x64/native/{avx,avx2,avx512,noavx}
+tar cJf .device/app.tar.xz -C .device app && rm -rf .device/app
+du -sh .device

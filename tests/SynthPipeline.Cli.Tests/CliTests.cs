@@ -188,6 +188,34 @@ public sealed class CliTests
         Assert.Contains("cancelled", r.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Chat_LaterLlamaCppPatchedToLLamaSharpsLayouts_PassesTheVersionCheck()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var fake = Directory.CreateDirectory(Path.Combine(dir, "patched-llama")).FullName;
+        // A later ggml, but a libllama.so that says it was patched by build/llama-abi/: the version check lets it
+        // through to LLamaSharp, which then finds none of llama.cpp's functions in this stand-in and says so.
+        var llama = Path.Combine(fake, "llama.c");
+        await File.WriteAllTextAsync(llama, """
+            void llama_backend_init(void) { }
+            const char * synth_llamasharp_layouts(void) { return "b10361 with llama_context_params as in c0c7e147"; }
+            """);
+        var ggml = Path.Combine(fake, "ggml.c");
+        await File.WriteAllTextAsync(ggml, """
+            const char * ggml_version(void) { return "0.19.0"; }
+            const char * ggml_commit(void) { return "unknown"; }
+            """);
+        await GccAsync($"-shared -fPIC -o {fake}/libllama.so {llama}");
+        await GccAsync($"-shared -fPIC -o {fake}/libggml.so {ggml}");
+        await GccAsync($"-shared -fPIC -o {fake}/libggml-base.so {ggml}");
+
+        var r = await SynthProcess.RunAsync(dir, Env(("Teacher__NativeLibraryPath", fake)), "chat", "-p", "hi", "-n", "2");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.DoesNotContain("it reports ggml", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"llama.cpp could not be loaded from {fake}: Unable to find an entry point", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("patch-b10361.sh", r.Stderr, StringComparison.Ordinal);
+    }
+
     private static async Task GccAsync(string args)
     {
         using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("gcc", args) { RedirectStandardError = true })!;

@@ -150,22 +150,12 @@ public sealed class CliTests
     public async Task Chat_NativeLibraryOfAnotherLlamaCpp_IsRefusedBeforeLoadingWithWhatToBuild()
     {
         var dir = SynthProcess.ScratchDirectory();
-        var fake = Directory.CreateDirectory(Path.Combine(dir, "other-llama")).FullName;
         // Stands in for another llama.cpp build: its ggml reports another version. Were it loaded, LLamaSharp's structs
         // would not match it; llama_backend_init aborts to prove it is never reached.
-        var llama = Path.Combine(fake, "llama.c");
-        await File.WriteAllTextAsync(llama, """
+        var fake = await FakeLlamaCppAsync(Path.Combine(dir, "other-llama"), """
             #include <stdlib.h>
             void llama_backend_init(void) { abort(); }
-            """);
-        var ggml = Path.Combine(fake, "ggml.c");
-        await File.WriteAllTextAsync(ggml, """
-            const char * ggml_version(void) { return "0.25.1"; }
-            const char * ggml_commit(void) { return "0ad4a86"; }
-            """);
-        await GccAsync($"-shared -fPIC -o {fake}/libllama.so {llama}");
-        await GccAsync($"-shared -fPIC -o {fake}/libggml.so {ggml}");
-        await GccAsync($"-shared -fPIC -o {fake}/libggml-base.so {ggml}");
+            """, "0.25.1", "0ad4a86");
 
         var r = await SynthProcess.RunAsync(dir, Env(("Teacher__NativeLibraryPath", fake)), "chat", "-p", "hi", "-n", "2");
         Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
@@ -192,28 +182,35 @@ public sealed class CliTests
     public async Task Chat_LaterLlamaCppPatchedToLLamaSharpsLayouts_PassesTheVersionCheck()
     {
         var dir = SynthProcess.ScratchDirectory();
-        var fake = Directory.CreateDirectory(Path.Combine(dir, "patched-llama")).FullName;
         // A later ggml, but a libllama.so that says it was patched by build/llama-abi/: the version check lets it
         // through to LLamaSharp, which then finds none of llama.cpp's functions in this stand-in and says so.
-        var llama = Path.Combine(fake, "llama.c");
-        await File.WriteAllTextAsync(llama, """
+        var fake = await FakeLlamaCppAsync(Path.Combine(dir, "patched-llama"), """
             void llama_backend_init(void) { }
             const char * synth_llamasharp_layouts(void) { return "b10361 with llama_context_params as in c0c7e147"; }
-            """);
-        var ggml = Path.Combine(fake, "ggml.c");
-        await File.WriteAllTextAsync(ggml, """
-            const char * ggml_version(void) { return "0.19.0"; }
-            const char * ggml_commit(void) { return "unknown"; }
-            """);
-        await GccAsync($"-shared -fPIC -o {fake}/libllama.so {llama}");
-        await GccAsync($"-shared -fPIC -o {fake}/libggml.so {ggml}");
-        await GccAsync($"-shared -fPIC -o {fake}/libggml-base.so {ggml}");
+            """, "0.19.0", "unknown");
 
         var r = await SynthProcess.RunAsync(dir, Env(("Teacher__NativeLibraryPath", fake)), "chat", "-p", "hi", "-n", "2");
         Assert.NotEqual(0, r.ExitCode);
         Assert.DoesNotContain("it reports ggml", r.Stderr, StringComparison.Ordinal);
         Assert.Contains($"llama.cpp could not be loaded from {fake}: Unable to find an entry point", r.Stderr, StringComparison.Ordinal);
         Assert.Contains("patch-b10361.sh", r.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>A folder with gcc-built libllama.so (from <paramref name="llamaSource"/>), libggml.so and libggml-base.so reporting the given ggml.</summary>
+    private static async Task<string> FakeLlamaCppAsync(string folder, string llamaSource, string ggmlVersion, string ggmlCommit)
+    {
+        var fake = Directory.CreateDirectory(folder).FullName;
+        var llama = Path.Combine(fake, "llama.c");
+        await File.WriteAllTextAsync(llama, llamaSource);
+        var ggml = Path.Combine(fake, "ggml.c");
+        await File.WriteAllTextAsync(ggml, $$"""
+            const char * ggml_version(void) { return "{{ggmlVersion}}"; }
+            const char * ggml_commit(void) { return "{{ggmlCommit}}"; }
+            """);
+        await GccAsync($"-shared -fPIC -o {fake}/libllama.so {llama}");
+        await GccAsync($"-shared -fPIC -o {fake}/libggml.so {ggml}");
+        await GccAsync($"-shared -fPIC -o {fake}/libggml-base.so {ggml}");
+        return fake;
     }
 
     private static async Task GccAsync(string args)

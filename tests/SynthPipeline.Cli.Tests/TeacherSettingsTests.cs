@@ -42,4 +42,15 @@ public sealed class TeacherSettingsTests
 
         Assert.Contains("Teacher:Roles:Judge: 'tiny' is no endpoint; the endpoints are big, or 'local'", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("Teacher:TopCandidates", "maybe")]
+    [InlineData("Teacher:OverlapText", "sometimes")]
+    [InlineData("Teacher:ParallelSequences", "many")]
+    public void Teacher_ValueOfTheWrongType_IsAnErrorNamingTheKeyAndTheValue(string key, string value)
+    {
+        var e = Assert.Throws<OptionsValidationError>(() => Bind(new() { [key] = value }));
+
+        Assert.Contains($"{key}: {value} is not a valid value", e.Message, StringComparison.Ordinal);
+    }
 }

@@ -19,7 +19,7 @@ internal static class AppConfiguration
         return builder.AddEnvironmentVariables().Build();
     }
 
-    /// <summary>Binds a section; a value of the wrong type is reported with its section.</summary>
+    /// <summary>Binds a section; a value of the wrong type is reported with its key and the value's problem.</summary>
     public static T Bind<T>(IConfiguration configuration, string section) where T : new()
     {
         var options = new T();
@@ -29,23 +29,13 @@ internal static class AppConfiguration
         }
         catch (InvalidOperationException e)
         {
-            throw new OptionsValidationError([$"{section}: {e.InnerException?.Message ?? e.Message}"]);
+            // The binder's own message names the key ("… at 'Teacher:TopCandidates' to type …"); the inner one, the value's problem.
+            var key = System.Text.RegularExpressions.Regex.Match(e.Message, "at '([^']+)'") is { Success: true } m ? m.Groups[1].Value : section;
+            throw new OptionsValidationError([$"{key}: {e.InnerException?.Message ?? e.Message}"]);
         }
         return options;
     }
 
-    /// <summary>Binds the Teacher section; a value of the wrong type is reported with its key.</summary>
-    public static TeacherOptions Teacher(IConfiguration configuration)
-    {
-        var options = new TeacherOptions();
-        try
-        {
-            configuration.GetSection(TeacherOptions.Section).Bind(options);
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new OptionsValidationError([$"{TeacherOptions.Section}: {e.InnerException?.Message ?? e.Message}"]);
-        }
-        return options;
-    }
+    /// <summary>Binds the Teacher section.</summary>
+    public static TeacherOptions Teacher(IConfiguration configuration) => Bind<TeacherOptions>(configuration, TeacherOptions.Section);
 }

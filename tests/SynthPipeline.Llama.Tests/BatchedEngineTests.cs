@@ -324,4 +324,63 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
         Assert.Contains("Teacher:BatchSize", e.Message, StringComparison.Ordinal);
         Assert.Contains("Teacher:ParallelSequences", e.Message, StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task GenerateAsync_ForcedTokens_EmitsThemDecodingEachAndEndsAsEndOfTurn()
+    {
+        var prompt = DistinctPrompts(1)[0];
+        const string answer = "Sure! Here are 3 more tasks: 9. Name a river.";
+        var forced = fixture.Model.Vocab.Tokenize(answer, addSpecial: false, parseSpecial: false);
+        using var engine = NewEngine(parallel: 2);
+
+        var result = await engine.GenerateAsync(new GenerationRequest(prompt, Sampled, 200, []) { ForcedTokens = forced });
+
+        Assert.Equal(forced, result.Tokens);
+        Assert.Equal(GenerationFinish.EndOfTurn, result.Finish);
+        // The demo vocabulary is SentencePiece-like: its first piece carries the word's leading space.
+        Assert.Equal(answer, result.Text.TrimStart());
+        var metrics = engine.Metrics();
+        // One step per forced token plus the step that sampled where the end of turn goes, as a model answering this would.
+        Assert.Equal(forced.Length + 1, metrics.GeneratedTokens);
+        Assert.Equal(1 + forced.Length, metrics.Decodes);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_AfterForcedTokens_TheKvHoldsThemNotTheSampledOnes()
+    {
+        // A follow-up whose prompt is the prompt and the forced answer reuses that KV; had the engine kept the tokens it
+        // sampled there, greedy decoding would differ from decoding the same prompt alone.
+        var prompt = DistinctPrompts(3)[2];
+        var forced = fixture.Model.Vocab.Tokenize(" Input: a cold morning.\nOutput: wear a coat.", addSpecial: false, parseSpecial: false);
+        int[] followUp = [.. prompt, .. forced];
+        var alone = Alone(followUp, SamplingSettings.Greedy, 16);
+        using var engine = NewEngine(parallel: 1);
+
+        await engine.GenerateAsync(new GenerationRequest(prompt, Sampled, 200, []) { ForcedTokens = forced });
+        var next = await engine.GenerateAsync(Request(followUp, SamplingSettings.Greedy, 16));
+
+        Assert.True(next.CachedPromptTokens >= prompt.Length + forced.Length - 1, $"only {next.CachedPromptTokens} prompt tokens were reused");
+        Assert.Equal(alone, next.Tokens);
+    }
+
+    [Fact]
+    public void GenerateAsync_ForcedTokensWithAGrammar_IsRefused()
+    {
+        using var engine = NewEngine(parallel: 1);
+        var request = new GenerationRequest(DistinctPrompts(1)[0], Sampled with { Grammar = "root ::= \"a\"" }, 8, []) { ForcedTokens = [1, 2] };
+
+        var e = Assert.Throws<ArgumentException>(() => { _ = engine.GenerateAsync(request); });
+        Assert.Contains("grammar", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_ForcedTokensLongerThanMaxTokens_EndsAtTheLimit()
+    {
+        var forced = fixture.Model.Vocab.Tokenize("one two three four five six seven eight nine ten", addSpecial: false, parseSpecial: false);
+        using var engine = NewEngine(parallel: 1);
+
+        var result = await engine.GenerateAsync(new GenerationRequest(DistinctPrompts(1)[0], Sampled, 5, []) { ForcedTokens = forced });
+
+        Assert.Equal(forced[..5], result.Tokens);
+        Assert.Equal(GenerationFinish.Length, result.Finish);
+    }
 }

@@ -132,12 +132,17 @@ public sealed partial class BatchedEngine : IDisposable
         if (request.PromptTokens.Count >= _options.ContextPerSequence)
             throw new PromptTooLongException(request.PromptTokens.Count, _options.ContextPerSequence);
         ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxTokens, 1, nameof(request));
+        if (request.ForcedTokens is not null && request.Sampling.Grammar is not null)
+            throw new ArgumentException("forced tokens cannot follow a grammar: the grammar would advance on the sampled tokens", nameof(request));
         if (CheckPromptTokens)
         {
             var vocab = _model.Vocab.TokenCount;
             for (var i = 0; i < request.PromptTokens.Count; i++)
                 if ((uint)request.PromptTokens[i] >= (uint)vocab)
                     throw new ArgumentException($"prompt token {request.PromptTokens[i]} at position {i} is outside the model's vocabulary (0 to {vocab - 1})", nameof(request));
+            for (var i = 0; i < (request.ForcedTokens?.Count ?? 0); i++)
+                if ((uint)request.ForcedTokens![i] >= (uint)vocab)
+                    throw new ArgumentException($"forced token {request.ForcedTokens[i]} at position {i} is outside the model's vocabulary (0 to {vocab - 1})", nameof(request));
         }
         if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<GenerationResult>(cancellationToken);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -585,7 +590,13 @@ public sealed partial class BatchedEngine : IDisposable
         var request = slot.Request!.Request;
         if (slot.Generated.Count == 0) slot.FirstToken = _time.GetElapsedTime(slot.Request.SubmittedAt);
         GenerationFinish? end = null;
-        if (!request.IgnoreEndOfGeneration && _model.Vocab.IsEndOfGeneration(token)) end = GenerationFinish.EndOfTurn;
+        if (request.ForcedTokens is { } forced)
+        {
+            // The step that samples past the script is the step at which a model would have sampled its end of turn.
+            if (slot.Generated.Count >= forced.Count) end = GenerationFinish.EndOfTurn;
+            else token = forced[slot.Generated.Count];
+        }
+        if (end is not null || (!request.IgnoreEndOfGeneration && _model.Vocab.IsEndOfGeneration(token))) end = GenerationFinish.EndOfTurn;
         else
         {
             slot.Generated.Add(token);

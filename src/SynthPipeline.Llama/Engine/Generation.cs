@@ -22,6 +22,13 @@ public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, Sampling
 
     /// <summary>Called with every sampled token, on the generating thread (keep it trivial: counters, timestamps).</summary>
     public Action<int>? OnToken { get; init; }
+
+    /// <summary>
+    /// Tokens emitted in place of the sampled ones, in order; the request then ends as at an end-of-turn token. Every
+    /// step still decodes and samples, so the request costs what a model answering these tokens would: a rehearsal
+    /// of a workload on a model whose own text is noise (random weights of a real shape). Not with a grammar.
+    /// </summary>
+    public IReadOnlyList<int>? ForcedTokens { get; init; }
 }
 
 /// <summary>

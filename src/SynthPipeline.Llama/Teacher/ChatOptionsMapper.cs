@@ -5,7 +5,8 @@ namespace SynthPipeline.Llama.Teacher;
 
 /// <summary>
 /// Maps <see cref="ChatOptions"/> onto llama.cpp sampling. Beyond the standard properties it reads
-/// <c>AdditionalProperties</c>: <c>grammar</c> (GBNF), <c>min_p</c>, <c>repeat_penalty</c>, <c>ignore_eos</c>, <c>raw_prompt</c>.
+/// <c>AdditionalProperties</c>: <c>grammar</c> (GBNF), <c>min_p</c>, <c>repeat_penalty</c>, <c>ignore_eos</c>, <c>raw_prompt</c>,
+/// <c>forced_answer</c>.
 /// A JSON response format selects a grammar generated from its schema (<see cref="JsonSchemaGrammar"/>), or
 /// <see cref="JsonGrammars.BoundedObject"/> when it has none.
 /// </summary>
@@ -21,6 +22,15 @@ public static class ChatOptionsMapper
     /// <c>/v1/completions</c>).
     /// </summary>
     public const string RawPromptKey = "raw_prompt";
+
+    /// <summary>
+    /// Text the answer is to be, token for token, whatever the model samples (see
+    /// <see cref="Engine.GenerationRequest.ForcedTokens"/>): a rehearsal on a model whose own text is noise.
+    /// </summary>
+    public const string ForcedAnswerKey = "forced_answer";
+
+    /// <summary>The forced answer of the request, if it has one.</summary>
+    public static string? ForcedAnswer(ChatOptions? options) => options is null ? null : Get<string>(options, ForcedAnswerKey);
 
     /// <summary>True when the request's text is to be used as the prompt as it is, without the chat template.</summary>
     public static bool IsRawPrompt(ChatOptions? options) => options is not null && Get<bool?>(options, RawPromptKey) == true;

@@ -169,7 +169,11 @@ public sealed partial class LlamaChatClient : IChatClient
         var prompt = ChatOptionsMapper.IsRawPrompt(options) ? string.Concat(messages.Select(m => m.Text)) : FormatPrompt(messages);
         var tokens = _model.Vocab.Tokenize(prompt, addSpecial: _model.Vocab.AddsBos, parseSpecial: true);
         var request = new GenerationRequest(tokens, sampling, options?.MaxOutputTokens ?? _options.DefaultMaxOutputTokens,
-            options?.StopSequences?.ToList() ?? []) { IgnoreEndOfGeneration = ChatOptionsMapper.IgnoreEndOfGeneration(options) };
+            options?.StopSequences?.ToList() ?? [])
+        {
+            IgnoreEndOfGeneration = ChatOptionsMapper.IgnoreEndOfGeneration(options),
+            ForcedTokens = ChatOptionsMapper.ForcedAnswer(options) is { } forced ? _model.Vocab.Tokenize(forced, addSpecial: false, parseSpecial: false) : null,
+        };
         var result = await _engine.GenerateAsync(request, onText, cancellationToken).ConfigureAwait(false);
         LogGenerated(_logger, result.PromptTokens, result.Tokens.Count, result.TimeToFirstToken.TotalMilliseconds, result.DecodeTokensPerSecond, result.Finish);
         return result;

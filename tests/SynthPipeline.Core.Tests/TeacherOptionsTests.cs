@@ -18,4 +18,19 @@ public sealed class TeacherOptionsTests
         Assert.Contains(e.Errors, x => x.StartsWith("Teacher:NativeLibraryPath", StringComparison.Ordinal));
         Assert.Equal(4, e.Errors.Count);
     }
+    [Fact]
+    public void Validate_RehearsalWithGenerateOnAnEndpoint_NamesTheSettingAndTheWayOut()
+    {
+        var options = new TeacherOptions { Rehearsal = true, Endpoints = [new TeacherEndpointOptions { Url = "http://127.0.0.1:9/v1", Model = "m" }] };
+
+        var e = Assert.Throws<OptionsValidationError>(() => options.Validate());
+
+        var error = Assert.Single(e.Errors);
+        Assert.StartsWith("Teacher:Rehearsal", error, StringComparison.Ordinal);
+        Assert.Contains("Teacher:Roles:Generate", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_RehearsalWithGenerateLocal_Passes() =>
+        new TeacherOptions { Rehearsal = true, Endpoints = [new TeacherEndpointOptions { Url = "http://127.0.0.1:9/v1", Model = "m" }], Roles = { [TeacherRole.Generate] = "local" } }.Validate();
 }

@@ -96,6 +96,13 @@ public sealed class TeacherOptions
     /// <summary>Handle each step's text, stop sequences and callbacks while the next step decodes (hidden behind a GPU's asynchronous decode).</summary>
     public bool OverlapText { get; set; } = true;
 
+    /// <summary>
+    /// Rehearse the run on the local model: Self-Instruct answers come from a built-in script in a chat model's shape
+    /// and lengths, forced token by token while the model still decodes each one. For timing a run on a GPU with
+    /// random weights of the teacher's shape before the real model is at hand; the data it writes is not real.
+    /// </summary>
+    public bool Rehearsal { get; set; }
+
     /// <summary>Share the KV of prompt prefixes between sequences instead of recomputing them.</summary>
     public bool PrefixSharing { get; set; } = true;
 
@@ -127,6 +134,8 @@ public sealed class TeacherOptions
         Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
         var errors = results.Select(r => $"{Section}:{string.Join(",", r.MemberNames)}: {r.ErrorMessage}").ToList();
         for (var i = 0; i < Endpoints.Count; i++) errors.AddRange(Endpoints[i].Problems($"{Section}:Endpoints:{i}"));
+        if (Rehearsal && EndpointsFor(TeacherRole.Generate).Count > 0)
+            errors.Add($"{Section}:Rehearsal: a rehearsal forces answers on the local model, but the Generate role goes to endpoints; set Teacher:Roles:Generate to '{LocalRole}' or turn Rehearsal off");
         if (!string.IsNullOrWhiteSpace(ModelPath) && !File.Exists(ModelPath))
             errors.Add($"{Section}:ModelPath: '{ModelPath}' does not exist");
         if (!string.IsNullOrWhiteSpace(NativeLibraryPath) && !Directory.Exists(NativeLibraryPath))

@@ -20,6 +20,12 @@ public sealed class TeacherRequests(IReadOnlyDictionary<TeacherRole, IChatClient
     {
     }
 
+    /// <summary>
+    /// The <c>AdditionalProperties</c> key under which each request carries its kind ("instruction", "classify", a
+    /// template name) to the middleware (see <see cref="Rehearsal.RehearsalChatClient"/>); endpoints never see it.
+    /// </summary>
+    public const string KindKey = "synth_request_kind";
+
     public Task<TeacherOutcome> AskAsync(string id, string kind, string prompt, ChatOptions options, CancellationToken cancellationToken) =>
         AskAsync(id, kind, [new ChatMessage(ChatRole.User, prompt)], options, cancellationToken);
 
@@ -39,7 +45,7 @@ public sealed class TeacherRequests(IReadOnlyDictionary<TeacherRole, IChatClient
         TeacherOutcome outcome;
         try
         {
-            var response = await roles[role].GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+            var response = await roles[role].GetResponseAsync(messages, WithKind(options, kind), cancellationToken).ConfigureAwait(false);
             tokens = (int)(response.Usage?.OutputTokenCount ?? 0);
             usage = RequestUsage.Of(kind, role, response) with { At = counters.Now };
             var attempts = response.AdditionalProperties?.TryGetValue(ResilientChatClient.AttemptsKey, out var a) == true ? Convert.ToInt32(a, System.Globalization.CultureInfo.InvariantCulture) : 1;
@@ -59,5 +65,13 @@ public sealed class TeacherRequests(IReadOnlyDictionary<TeacherRole, IChatClient
         store.SaveRequest(new StoredRequest(id, kind, prompt, outcome.Succeeded ? outcome.Text : outcome.FailureDetail, outcome.Truncated,
             outcome.Succeeded ? RequestStatus.Done : RequestStatus.Failed, outcome.FailureReason, outcome.Attempts, outcome.OutputTokens), usage);
         return outcome;
+    }
+
+    private static ChatOptions WithKind(ChatOptions options, string kind)
+    {
+        var copy = options.Clone();
+        copy.AdditionalProperties = copy.AdditionalProperties is null ? [] : new(copy.AdditionalProperties);
+        copy.AdditionalProperties[KindKey] = kind;
+        return copy;
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using SynthPipeline.Core.Options;
 using SynthPipeline.Llama.Teacher;
+using SynthPipeline.Pipeline.Teacher.Rehearsal;
 
 namespace SynthPipeline.Pipeline.Teacher;
 
@@ -41,6 +42,8 @@ public sealed class TeacherSession : IDisposable
                 await remote.CheckAsync(cancellationToken).ConfigureAwait(false);
             }
             if (options.UsesLocalModel) local = LocalTeacher.Load(options, loggers, notice, cancellationToken);
+            if (options.Rehearsal)
+                notice("Teacher:Rehearsal is on: Self-Instruct answers are scripted and forced token by token while the model decodes each one; the run measures time, its data is not real.");
             return new TeacherSession(Compose(options, remote, local), remote, local);
         }
         catch
@@ -61,7 +64,10 @@ public sealed class TeacherSession : IDisposable
             if (indexes.Count == 0)
             {
                 var teacher = local?.Teacher ?? throw new InvalidOperationException($"role {role} needs the local model");
-                return (options.Mode == TeacherMode.Completion ? new RawPromptChatClient(teacher.Client) : teacher.Client, teacher.Description);
+                var client = options.Mode == TeacherMode.Completion ? new RawPromptChatClient(teacher.Client) : teacher.Client;
+                return options.Rehearsal
+                    ? (client.AsBuilder().UseRehearsal(new RehearsalScript(0)).Build(), teacher.Description + " (rehearsal: scripted answers, not real data)")
+                    : (client, teacher.Description);
             }
             var router = remote!.RouterFor(indexes);
             return (router, RemoteTeacher.Describe(router.Endpoints));

@@ -51,6 +51,9 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
     /// <summary>Every prompt received, with its route ("chat" or "completions"), in arrival order.</summary>
     public ConcurrentQueue<(string Route, string Prompt)> Prompts { get; } = new();
 
+    /// <summary>Every request body received, as JSON, in arrival order.</summary>
+    public ConcurrentQueue<string> Bodies { get; } = new();
+
     /// <summary>Awaited before a request is answered (after it is counted): lets a test keep a request in flight.</summary>
     public Func<string, Task> Hold { get; set; } = _ => Task.CompletedTask;
 
@@ -93,6 +96,7 @@ internal sealed class FakeOpenAiServer : IAsyncDisposable
             var stream = body["stream"]?.GetValue<bool>() == true;
             var includeUsage = body["stream_options"]?["include_usage"]?.GetValue<bool>() == true;
             Prompts.Enqueue((completions ? "completions" : "chat", prompt));
+            Bodies.Enqueue(body.ToJsonString());
             var number = Interlocked.Increment(ref server._requests);
             await Hold(prompt);
             var fault = server.Faults(number, prompt);

@@ -73,6 +73,7 @@ public sealed class FleetTests : IDisposable
         Assert.True(output > 0);
         Assert.Equal(((input - cached) * 2 + cached * 1 + output * 8) / 1e6, usage.GetProperty("cost").GetDouble(), 9);
         Assert.Equal(answered, usage.GetProperty("by_endpoint").GetProperty("gpu-a").GetProperty("requests").GetInt64());
+        Assert.All(server.Bodies, b => Assert.DoesNotContain(TeacherRequests.KindKey, b, StringComparison.Ordinal));
         Assert.True(usage.GetProperty("by_role").GetProperty("classify").GetProperty("requests").GetInt64() > 0);
         Assert.True(usage.GetProperty("by_stage").GetProperty("instruction").GetProperty("requests").GetInt64() > 0);
         Assert.Equal(totals.Sum(t => t.Requests), answered);
@@ -92,6 +93,8 @@ public sealed class FleetTests : IDisposable
         Assert.False(outcome.Cancelled);
         Assert.NotEmpty(server.Prompts);
         Assert.All(server.Prompts, p => Assert.Equal("completions", p.Route));
+        // The request kind travels to the middleware only, never to a server.
+        Assert.All(server.Bodies, b => Assert.DoesNotContain(TeacherRequests.KindKey, b, StringComparison.Ordinal));
         Assert.Contains(server.Prompts, p => p.Prompt.StartsWith("Come up with a series of tasks:\n1. ", StringComparison.Ordinal));
         Assert.Contains("completion mode", File.ReadAllText(Path.Combine(folder, "README.md")), StringComparison.Ordinal);
         Assert.Equal(8, JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "stats.json"))).RootElement.GetProperty("instructions_accepted").GetInt32());

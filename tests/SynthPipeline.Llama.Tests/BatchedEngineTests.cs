@@ -383,4 +383,38 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
         Assert.Equal(forced[..5], result.Tokens);
         Assert.Equal(GenerationFinish.Length, result.Finish);
     }
+    [Fact]
+    public async Task GenerateAsync_WaitingRequests_AreAdmittedByPriorityThenSubmission()
+    {
+        using var engine = NewEngine(parallel: 1);
+        var started = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using var submitted = new ManualResetEventSlim(false);
+        var prompts = DistinctPrompts(4);
+        GenerationRequest Named(string name, int index, int priority, bool holdFirst = false)
+        {
+            var first = true;
+            return Request(prompts[index], Sampled, 8) with
+            {
+                Priority = priority,
+                OnToken = _ =>
+                {
+                    if (!first) return;
+                    first = false;
+                    started.Enqueue(name);
+                    // The running request holds the engine until every other request is queued behind it.
+                    if (holdFirst) submitted.Wait();
+                },
+            };
+        }
+
+        var running = engine.GenerateAsync(Named("running", 0, 5, holdFirst: true));
+        while (started.IsEmpty) await Task.Yield();
+        var late = engine.GenerateAsync(Named("list", 1, 1));
+        var urgent = engine.GenerateAsync(Named("examples", 2, 0));
+        var second = engine.GenerateAsync(Named("examples-2", 3, 0));
+        submitted.Set();
+        await Task.WhenAll(running, late, urgent, second);
+
+        Assert.Equal(["running", "examples", "examples-2", "list"], started.ToArray());
+    }
 }

@@ -32,7 +32,9 @@ public sealed partial class BatchedEngine : IDisposable
     private readonly List<(int BatchIndex, EngineSequence Slot, long Admission)> _outputs = [];
     private readonly List<EngineSequence> _promptOrder = [];
     private readonly ConcurrentQueue<EngineRequest> _incoming = new();
-    private readonly Queue<EngineRequest> _waiting = new();
+    // Waiting requests by priority (lower first, as vLLM's), then by submission.
+    private readonly PriorityQueue<EngineRequest, (int Priority, long Order)> _waiting = new();
+    private long _submissions;
     private readonly ManualResetEventSlim _wake = new(false);
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Lock _submitLock = new();
@@ -159,6 +161,7 @@ public sealed partial class BatchedEngine : IDisposable
             if (cancellationToken.CanBeCanceled)
                 item.Registration = cancellationToken.Register(static s => ((ManualResetEventSlim)s!).Set(), _wake);
             Interlocked.Increment(ref _queueDepth);
+            item.Order = ++_submissions;
             _incoming.Enqueue(item);
         }
         _wake.Set();
@@ -230,7 +233,7 @@ public sealed partial class BatchedEngine : IDisposable
         while (!_shutdown.IsCancellationRequested)
         {
             _wake.Reset();
-            while (_incoming.TryDequeue(out var item)) _waiting.Enqueue(item);
+            while (_incoming.TryDequeue(out var item)) Wait(item);
             DropCancelled();
             ResolveLinks();
             Admit();
@@ -249,10 +252,11 @@ public sealed partial class BatchedEngine : IDisposable
 
     private void DropCancelled()
     {
-        if (_waiting.Any(r => r.Token.IsCancellationRequested))
+        if (_waiting.UnorderedItems.Any(r => r.Element.Token.IsCancellationRequested))
         {
-            var keep = _waiting.Where(r => !r.Token.IsCancellationRequested).ToList();
-            foreach (var r in _waiting.Where(r => r.Token.IsCancellationRequested))
+            var all = _waiting.UnorderedItems.Select(r => r.Element).ToList();
+            var keep = all.Where(r => !r.Token.IsCancellationRequested).ToList();
+            foreach (var r in all.Where(r => r.Token.IsCancellationRequested))
             {
                 Interlocked.Decrement(ref _queueDepth);
                 Interlocked.Increment(ref _failed);
@@ -261,11 +265,13 @@ public sealed partial class BatchedEngine : IDisposable
                 r.Completion.TrySetCanceled(r.Token);
             }
             _waiting.Clear();
-            foreach (var r in keep) _waiting.Enqueue(r);
+            foreach (var r in keep) Wait(r);
         }
         foreach (var slot in _slots)
             if (slot.Request is { Token.IsCancellationRequested: true }) Finish(slot, GenerationFinish.Length, canceled: true);
     }
+
+    private void Wait(EngineRequest request) => _waiting.Enqueue(request, (request.Request.Priority, request.Order));
 
     private void Admit()
     {
@@ -739,9 +745,9 @@ public sealed partial class BatchedEngine : IDisposable
         Volatile.Write(ref _active, 0);
         lock (_submitLock)
         {
-            while (_incoming.TryDequeue(out var item)) _waiting.Enqueue(item);
+            while (_incoming.TryDequeue(out var item)) Wait(item);
         }
-        while (_waiting.TryDequeue(out var request))
+        while (_waiting.TryDequeue(out var request, out _))
         {
             request.Sampler.Dispose();
             request.Registration.Dispose();

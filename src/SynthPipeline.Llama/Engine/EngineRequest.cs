@@ -20,5 +20,8 @@ internal sealed class EngineRequest(GenerationRequest request, LlamaSampler samp
 
     public CancellationTokenRegistration Registration { get; set; }
 
+    /// <summary>Submission number: the order among requests of the same priority.</summary>
+    public long Order { get; set; }
+
     public TaskCompletionSource<GenerationResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -29,6 +29,12 @@ public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, Sampling
     /// of a workload on a model whose own text is noise (random weights of a real shape). Not with a grammar.
     /// </summary>
     public IReadOnlyList<int>? ForcedTokens { get; init; }
+
+    /// <summary>
+    /// Admission order among waiting requests: lower first (vLLM's convention), submission order within a priority.
+    /// A pipeline gives its later stages the lower number, so the work it started finishes before new work begins.
+    /// </summary>
+    public int Priority { get; init; }
 }
 
 /// <summary>

@@ -6,7 +6,7 @@ namespace SynthPipeline.Llama.Teacher;
 /// <summary>
 /// Maps <see cref="ChatOptions"/> onto llama.cpp sampling. Beyond the standard properties it reads
 /// <c>AdditionalProperties</c>: <c>grammar</c> (GBNF), <c>min_p</c>, <c>repeat_penalty</c>, <c>ignore_eos</c>, <c>raw_prompt</c>,
-/// <c>forced_answer</c>.
+/// <c>forced_answer</c>, <c>priority</c>.
 /// A JSON response format selects a grammar generated from its schema (<see cref="JsonSchemaGrammar"/>), or
 /// <see cref="JsonGrammars.BoundedObject"/> when it has none.
 /// </summary>
@@ -28,6 +28,12 @@ public static class ChatOptionsMapper
     /// <see cref="Engine.GenerationRequest.ForcedTokens"/>): a rehearsal on a model whose own text is noise.
     /// </summary>
     public const string ForcedAnswerKey = "forced_answer";
+
+    /// <summary>Admission order among waiting requests: lower first (vLLM's <c>priority</c>); 0 when absent.</summary>
+    public const string PriorityKey = "priority";
+
+    /// <summary>The request's priority (see <see cref="PriorityKey"/>).</summary>
+    public static int Priority(ChatOptions? options) => options is null ? 0 : Get<int?>(options, PriorityKey) ?? 0;
 
     /// <summary>The forced answer of the request, if it has one.</summary>
     public static string? ForcedAnswer(ChatOptions? options) => options is null ? null : Get<string>(options, ForcedAnswerKey);

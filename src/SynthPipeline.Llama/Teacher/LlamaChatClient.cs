@@ -172,6 +172,7 @@ public sealed partial class LlamaChatClient : IChatClient
             options?.StopSequences?.ToList() ?? [])
         {
             IgnoreEndOfGeneration = ChatOptionsMapper.IgnoreEndOfGeneration(options),
+            Priority = ChatOptionsMapper.Priority(options),
             ForcedTokens = ChatOptionsMapper.ForcedAnswer(options) is { } forced ? _model.Vocab.Tokenize(forced, addSpecial: false, parseSpecial: false) : null,
         };
         var result = await _engine.GenerateAsync(request, onText, cancellationToken).ConfigureAwait(false);

@@ -145,7 +145,9 @@ public sealed partial class SelfInstructGraph(
             TopK = settings.TopK,
             PresencePenalty = settings.PresencePenalty,
             FrequencyPenalty = settings.FrequencyPenalty,
-            AdditionalProperties = new() { [ChatOptionsMapper.MinPKey] = settings.MinP },
+            // A new list waits behind the classification and examples of instructions already accepted (priority 0),
+            // so a run stopped at any time holds finished records, not a pile of instructions without examples.
+            AdditionalProperties = new() { [ChatOptionsMapper.MinPKey] = settings.MinP, [ChatOptionsMapper.PriorityKey] = 1 },
             // A completion model's list ends at its first blank line, as in the reference; a chat model puts blank lines
             // between its preamble, its items and its closing remark, so only the item past the last one stops it.
             StopSequences = settings.ChatMode ? [$"\n{settings.PromptTasks * 2 + 1}."] : ["\n\n", $"\n{settings.PromptTasks * 2 + 1}."],

@@ -72,6 +72,8 @@ public static class RequestReader
         if (options.TopP is 0) throw new InvalidRequestException("top_p", "'top_p' must be above 0 (1 keeps every token)");
         if (options.TopK is < 0) throw new InvalidRequestException("top_k", "'top_k' must be 0 (off) or more");
         if (Number(body, "min_p", 0, 0.999f) is { } minP) (options.AdditionalProperties ??= [])[ChatOptionsMapper.MinPKey] = minP;
+        // vLLM's priority: among waiting requests, lower is admitted first.
+        if (Int(body, "priority") is { } priority) (options.AdditionalProperties ??= [])[ChatOptionsMapper.PriorityKey] = priority;
         if (body.TryGetProperty("grammar", out var grammar) && grammar.ValueKind != JsonValueKind.Null)
         {
             if (grammar.ValueKind != JsonValueKind.String) throw new InvalidRequestException("grammar", "'grammar' must be a GBNF grammar as a string");

@@ -34,6 +34,7 @@ public sealed class HttpApiTests(ServedModel served)
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"xml"}}""", "response_format.type")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","patternProperties":{}}}}}""", "response_format.json_schema.schema")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"grammar":"root ::= ("}""", "grammar")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"priority":"high"}""", "priority")]
     public async Task ChatCompletions_BadField_Is400InOpenAiShapeNamingIt(string body, string param)
     {
         using var response = await PostAsync("/chat/completions", body);

@@ -13,6 +13,9 @@
 #             then synth bench at 256 (bar: pipeline >= 0.85x bench end to end)
 #   headline  8B shape, 256 sequences: synth generate (grammars off) for HEAD_SECONDS; instructions per hour and the
 #             hours for an Alpaca-scale run (52K instructions with instances; goal <= 2 h on one H200)
+# Both generate parts rehearse (Teacher:Rehearsal, REHEARSAL=false to turn it off): random weights never stop and
+# rarely parse, so their requests would all run to the token limit and yield almost nothing; the rehearsal forces
+# answers in a chat model's shape and lengths, which the model still decodes token by token.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # pack-b10361.sh ships the CLI compressed (what travels is limited to 64 MiB).
@@ -59,14 +62,15 @@ fi
 pipeline() { # label shape seconds budget -> "generated seconds instructions"
   local m; m=$(model "$2")
   rm -rf "output/issue17-$1"
-  timeout -s INT "$3" env Generate__DemoGrammars=off Teacher__ParallelSequences=$parallel Teacher__ContextPerSequence=1024 \
+  timeout -s INT "$3" env Generate__DemoGrammars=off Teacher__Rehearsal=${REHEARSAL:-true} Teacher__ParallelSequences=$parallel Teacher__ContextPerSequence=1024 \
     Teacher__PrefillBudget="$4" $synth generate -m "$m" --count 1000000 --run-name "issue17-$1" >"$out/generate-$1.log" 2>&1 || true
-  python3 - "$out/generate-$1.log" <<'PY'
-import re, sys
+  # Instructions count once their examples are stored (the unit of "52K instructions with instances").
+  python3 - "$out/generate-$1.log" "output/issue17-$1/state.db" <<'PY'
+import os, re, sqlite3, sys
 t = open(sys.argv[1]).read()
 m = re.search(r"engine: \d+ prompt tokens computed, \d+ reused from shared prefixes, (\d+) generated .*?; ([0-9.]+) s", t)
-n = re.search(r": (\d+) instructions, \d+ examples", t)
-print(m[1] if m else 0, m[2] if m else 0, n[1] if n else 0)
+n = sqlite3.connect(sys.argv[2]).execute("select count(distinct instruction_id) from instances").fetchone()[0] if os.path.exists(sys.argv[2]) else 0
+print(m[1] if m else 0, m[2] if m else 0, n)
 PY
 }
 

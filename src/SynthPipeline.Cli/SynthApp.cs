@@ -68,6 +68,8 @@ public static class SynthApp
                 stderr.WriteLine($"error: {failure.Message}");
                 return ExitBadConfiguration;
             case UserErrorException:
+            // A stage that stopped on the user's input (the teacher refusing a prompt for its settings) is no bug.
+            case SynthPipeline.Pipeline.Graph.GraphFaultedException { InnerException: UserErrorException }:
                 stderr.WriteLine($"error: {failure.Message}");
                 return ExitFailure;
             default:

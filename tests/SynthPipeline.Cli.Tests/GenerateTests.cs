@@ -156,4 +156,34 @@ public sealed class GenerateTests
         Assert.Equal("9.", lines[^1]);
         Assert.False(Directory.Exists(Path.Combine(dir, "output")));
     }
+    [Fact]
+    public async Task Generate_ContextTooSmallForAPromptKind_StopsOnceNamingTheSettingAndResumesAfterTheFix()
+    {
+        // The demo vocabulary spells most words letter by letter: with the shipped prompts (demo grammars off) the
+        // classification prompt (~2,800 tokens) overflows 1,100 while the instruction prompts (~550) fit, so
+        // instructions are accepted before the first refusal.
+        var dir = SynthProcess.ScratchDirectory();
+        var plain = new Dictionary<string, string>(Deterministic) { ["Generate__DemoGrammars"] = "off" };
+        var small = new Dictionary<string, string>(plain) { ["Teacher__ContextPerSequence"] = "1100" };
+        var refused = await SynthProcess.RunAsync(dir, small, "generate", "--count", "6", "--run-name", "ctx");
+
+        Assert.Equal(1, refused.ExitCode);
+        var error = refused.Stderr.Split('\n').Last(l => l.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains("classify", error, StringComparison.Ordinal);
+        Assert.Contains("Teacher:ContextPerSequence", error, StringComparison.Ordinal);
+        Assert.Contains("--resume", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("bug in synth", refused.Stderr, StringComparison.Ordinal);
+        var db = Path.Combine(Run(dir, "ctx"), "state.db");
+        var acceptedBefore = SynthProcess.StoreCount(db, "SELECT COUNT(*) FROM instructions");
+        Assert.True(acceptedBefore > 0, "no instruction was accepted before the refusal");
+        // The refused request is not stored as a failure: the resumed run asks it again.
+        Assert.Equal(0, SynthProcess.StoreCount(db, "SELECT COUNT(*) FROM requests WHERE kind = 'classify' AND status <> 'done'"));
+
+        var resumed = await SynthProcess.RunAsync(dir, plain, "generate", "--resume", "ctx");
+
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        using var stats = JsonDocument.Parse(File.ReadAllText(Path.Combine(Run(dir, "ctx"), "stats.json")));
+        Assert.Equal(6, stats.RootElement.GetProperty("instructions_accepted").GetInt32());
+        Assert.DoesNotContain("teacher_error", File.ReadAllText(Path.Combine(Run(dir, "ctx"), "rejected.jsonl")), StringComparison.Ordinal);
+    }
 }

@@ -48,7 +48,8 @@ public static class GraphCompletion
 #pragma warning restore CA1031
         {
         }
-        var fault = blocks.Select(b => b.Completion.Exception?.GetBaseException()).FirstOrDefault(e => e is not null and not OperationCanceledException);
+        // A block whose parallel items failed together holds them all: the first real one is the fault to report.
+        var fault = blocks.SelectMany(b => b.Completion.Exception?.Flatten().InnerExceptions ?? []).FirstOrDefault(e => e is not OperationCanceledException);
         if (fault is not null) throw new GraphFaultedException(graphName, fault);
         callerToken.ThrowIfCancellationRequested();
     }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using Polly.Timeout;
+using SynthPipeline.Core;
 using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.State;
 
@@ -50,6 +51,10 @@ public sealed class TeacherRequests(IReadOnlyDictionary<TeacherRole, IChatClient
             usage = RequestUsage.Of(kind, role, response) with { At = counters.Now };
             var attempts = response.AdditionalProperties?.TryGetValue(ResilientChatClient.AttemptsKey, out var a) == true ? Convert.ToInt32(a, System.Globalization.CultureInfo.InvariantCulture) : 1;
             outcome = new TeacherOutcome(response.Text, response.FinishReason == ChatFinishReason.Length, attempts, tokens, null, null);
+        }
+        catch (UserErrorException e)
+        {
+            throw new TeacherRefusedException(kind, e);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -50,7 +50,13 @@ public static class GraphCompletion
         }
         // A block whose parallel items failed together holds them all: the first real one is the fault to report.
         var fault = blocks.SelectMany(b => b.Completion.Exception?.Flatten().InnerExceptions ?? []).FirstOrDefault(e => e is not OperationCanceledException);
-        if (fault is not null) throw new GraphFaultedException(graphName, fault);
+        if (fault is not null)
+        {
+            // The fault cancelled the run (CancelOnFault); wait until every block's work in flight has seen it, so no
+            // teacher request is still running when the caller disposes the teacher (it would be stored as failed).
+            await Task.WhenAll(blocks.Select(b => b.Completion)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            throw new GraphFaultedException(graphName, fault);
+        }
         callerToken.ThrowIfCancellationRequested();
     }
 }

@@ -59,7 +59,7 @@ PY
   echo "$line"; summary+=("$line")
 fi
 
-pipeline() { # label shape seconds budget -> "generated seconds instructions"
+pipeline() { # label shape seconds budget -> "generated seconds instructions per-hour-over-the-second-half"
   local m; m=$(model "$2")
   rm -rf "output/issue17-$1"
   timeout -s INT "$3" env Generate__DemoGrammars=off Teacher__Rehearsal=${REHEARSAL:-true} Teacher__ParallelSequences=$parallel Teacher__ContextPerSequence=1024 \
@@ -69,8 +69,17 @@ pipeline() { # label shape seconds budget -> "generated seconds instructions"
 import os, re, sqlite3, sys
 t = open(sys.argv[1]).read()
 m = re.search(r"engine: \d+ prompt tokens computed, \d+ reused from shared prefixes, (\d+) generated .*?; ([0-9.]+) s", t)
-n = sqlite3.connect(sys.argv[2]).execute("select count(distinct instruction_id) from instances").fetchone()[0] if os.path.exists(sys.argv[2]) else 0
-print(m[1] if m else 0, m[2] if m else 0, n)
+n, steady = 0, 0
+if os.path.exists(sys.argv[2]):
+    db = sqlite3.connect(sys.argv[2])
+    n = db.execute("select count(distinct instruction_id) from instances").fetchone()[0]
+    # The first lists fill the engine before any example is asked: the second half of the run is the steady rate.
+    first, last = db.execute("select min(at), max(at) from request_usage").fetchone()
+    if first is not None and last > first:
+        mid = (first + last) / 2
+        done = db.execute("select count(*) from request_usage where stage like 'instances-%' and at >= ?", (mid,)).fetchone()[0]
+        steady = done * 3600 / (last - mid)
+print(m[1] if m else 0, m[2] if m else 0, n, round(steady))
 PY
 }
 
@@ -79,15 +88,15 @@ if [[ $parts == *pipeline* ]]; then
   $synth bench -m "$m" --npp "$npp" --ntg "$ntg" --npl "$parallel" --json "$out/pipeline-bench.json" >"$out/pipeline-bench.log" 2>&1
   e2e=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["speed_gen_e2e"])' "$out/pipeline-bench.json")
   for budget in 0 512; do
-    read -r gen secs acc <<<"$(pipeline "1b-budget-$budget" "$small" "${PIPE_SECONDS:-60}" "$budget")"
+    read -r gen secs acc steady <<<"$(pipeline "1b-budget-$budget" "$small" "${PIPE_SECONDS:-60}" "$budget")"
     line=$(python3 -c "g,s,e=$gen,$secs,$e2e; print(f'pipeline $small B=$parallel PrefillBudget $budget: {g/s if s else 0:,.0f} generated t/s, bench e2e {e:,.0f}, ratio {(g/s)/e if s else 0:.2f}; $acc instructions in {s:.0f} s')")
     echo "$line"; summary+=("$line")
   done
 fi
 
 if [[ $parts == *headline* ]]; then
-  read -r gen secs acc <<<"$(pipeline 8b-headline "$big" "${HEAD_SECONDS:-150}" 0)"
-  line=$(python3 -c "g,s,a=$gen,$secs,$acc; h=a*3600/s if s else 0; print(f'headline $big B=$parallel: {a} instructions in {s:.0f} s = {h:,.0f} per hour; 52,000 would take {52000/h if h else float(\"inf\"):.2f} h ({g/s if s else 0:,.0f} generated t/s)')")
+  read -r gen secs acc steady <<<"$(pipeline 8b-headline "$big" "${HEAD_SECONDS:-150}" 0)"
+  line=$(python3 -c "g,s,a,st=$gen,$secs,$acc,$steady; h=a*3600/s if s else 0; inf=float('inf'); print(f'headline $big B=$parallel: {a} instructions with examples in {s:.0f} s = {h:,.0f} per hour, 52,000 in {52000/h if h else inf:.2f} h; second half of the run {st:,.0f} per hour, 52,000 in {52000/st if st else inf:.2f} h ({g/s if s else 0:,.0f} generated t/s)')")
   echo "$line"; summary+=("$line")
 fi
 

@@ -16,7 +16,8 @@ public sealed partial class RehearsalScript(int seed)
     public string? Answer(string? kind, string prompt, long? requestSeed)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        var random = new Random(HashCode.Combine(seed, requestSeed ?? prompt.GetHashCode(StringComparison.Ordinal), kind));
+        // A stable mix (string and HashCode hashes change between processes): a rehearsal replays the same answers.
+        var random = new Random(StableSeed($"{seed}|{kind}|{(requestSeed is { } s ? s.ToString(CultureInfo.InvariantCulture) : prompt)}"));
         return kind switch
         {
             "instruction" => Instructions(random, OpenNumber(prompt)),
@@ -57,6 +58,14 @@ public sealed partial class RehearsalScript(int seed)
         for (var i = random.Next(2, 4); labels.Count < i;) labels.Add(RehearsalText.Label(random));
         foreach (var label in labels) s.Append("Class label: ").Append(label).Append("\nInput: ").Append(RehearsalText.Sentence(random, 6, 20)).Append("\n\n");
         return s.Append("Let me know if you need more!").ToString();
+    }
+
+    /// <summary>FNV-1a over the text's UTF-16 code units.</summary>
+    private static int StableSeed(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var c in text) hash = (hash ^ c) * 16777619u;
+        return unchecked((int)hash);
     }
 
     /// <summary>The number the prompt leaves open ("9." on its last line), as the list must continue from it.</summary>

@@ -19,6 +19,10 @@ public sealed class GenerateTests
         var r = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--count", "15", "--run-name", "r");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Contains("built-in demo model", r.Stderr, StringComparison.Ordinal);
+        // Where the engine's time went, so a slow run shows whether it decoded, sampled or waited for the pipeline.
+        var time = System.Text.RegularExpressions.Regex.Match(r.Stderr, @"engine time: decode ([0-9.]+) s, sampling ([0-9.]+) s, text ([0-9.]+) s, idle ([0-9.]+) s");
+        Assert.True(time.Success, r.Stderr);
+        Assert.True(double.Parse(time.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, time.Value);
         var run = Run(dir, "r");
         using var stats = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "stats.json")));
         var examples = stats.RootElement.GetProperty("examples").GetInt32();

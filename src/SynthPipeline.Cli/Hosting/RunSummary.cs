@@ -16,6 +16,9 @@ internal static class RunSummary
         if (engine?.Metrics() is { } e)
             stderr.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                 $"engine: {e.PromptTokensProcessed} prompt tokens computed, {e.PromptTokensReused} reused from shared prefixes, {e.GeneratedTokens} generated ({e.BackendSampledTokens} sampled in-graph), {e.Decodes} decodes; {elapsed.TotalSeconds:F1} s")));
+        if (engine?.Metrics() is { Decodes: > 0 } t)
+            stderr.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"engine time: decode {t.DecodeSeconds:F1} s, sampling {t.SamplingSeconds:F1} s, text {t.TextSeconds:F1} s, idle {t.IdleSeconds:F1} s")));
         stderr.MarkupLine((outcome.Cancelled ? "[yellow]stopped[/]: state saved; continue with --resume " + Markup.Escape(outcome.Folder) : "[green]done[/]") +
             Markup.Escape($": {outcome.Summary} in {outcome.Folder}"));
         return outcome.Cancelled ? SynthApp.ExitCancelled : SynthApp.ExitOk;

@@ -47,6 +47,7 @@ public sealed partial class BatchedEngine : IDisposable
     private List<AcceptedToken> _accepted = [];
     private List<AcceptedToken> _carried = [];
     private long _decodeTicks;
+    private long _idleTicks;
     private long _samplingTicks;
     private long _textTicks;
 
@@ -183,6 +184,7 @@ public sealed partial class BatchedEngine : IDisposable
             DecodeSeconds = Seconds(ref _decodeTicks),
             SamplingSeconds = Seconds(ref _samplingTicks),
             TextSeconds = Seconds(ref _textTicks),
+            IdleSeconds = Seconds(ref _idleTicks),
         };
     }
 
@@ -239,15 +241,24 @@ public sealed partial class BatchedEngine : IDisposable
             Admit();
             if (_active == 0)
             {
-                _wake.Wait();
+                Idle(TimeSpan.MinValue);
                 continue;
             }
-            if (!Step()) _wake.Wait(TimeSpan.FromMilliseconds(5));
+            if (!Step()) Idle(TimeSpan.FromMilliseconds(5));
             _rates.Record(Interlocked.Read(ref _promptProcessed), Interlocked.Read(ref _generated));
             long held = 0;
             foreach (var s in _slots) held += s.Decoded;
             Interlocked.Exchange(ref _kvHeld, held);
         }
+    }
+
+    /// <summary>Waits for a request or a change (at most <paramref name="limit"/>, or without limit for <see cref="TimeSpan.MinValue"/>), counting the time as idle.</summary>
+    private void Idle(TimeSpan limit)
+    {
+        var began = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (limit == TimeSpan.MinValue) _wake.Wait();
+        else _wake.Wait(limit);
+        Interlocked.Add(ref _idleTicks, System.Diagnostics.Stopwatch.GetTimestamp() - began);
     }
 
     private void DropCancelled()

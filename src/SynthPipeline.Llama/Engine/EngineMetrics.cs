@@ -41,6 +41,9 @@ public sealed record EngineMetrics(
     /// <summary>Time turning sampled tokens into text, matching stop sequences and calling back.</summary>
     public double TextSeconds { get; init; }
 
+    /// <summary>Time the engine waited with nothing to decode: every sequence slot free, or each waiting on a prefix another computes. A pipeline that keeps the engine busy keeps this near zero.</summary>
+    public double IdleSeconds { get; init; }
+
     /// <summary>Share of KV positions held, 0 to 1.</summary>
     public double KvUse => KvPositionsCapacity == 0 ? 0 : (double)KvPositionsHeld / KvPositionsCapacity;
 }

@@ -19,8 +19,21 @@ public sealed record ModelShape(string Name, int EmbeddingLength, int BlockCount
 /// Writes a random-weight Llama model of a real shape with a real tokenizer copied from a vocabulary GGUF. Decode
 /// speed does not depend on weight values, so this stands in for real weights in throughput measurements.
 /// </summary>
+/// <remarks>
+/// Sampling speed does depend on them: top-p stops where the probability mass is reached, so its cost follows how
+/// peaked the next-token distribution is. Uniform weights of this scale give logits with a standard deviation of 0.5,
+/// a distribution so flat that top-p 0.5 keeps 38,000 of Llama 3's 128,256 tokens, which no trained model does. The
+/// output norm is therefore scaled to give logits a standard deviation of <see cref="LogitStandardDeviation"/>: the
+/// most likely token then has a median probability of about 0.6 and top-p 0.95 keeps tens of tokens, as with a
+/// trained chat model (measured on the 1B shape; <c>bench/results/sampling-bounded.md</c>).
+/// </remarks>
 public static class RandomShapeModel
 {
+    /// <summary>The standard deviation of the logits over the vocabulary that the output norm is scaled to.</summary>
+    public const float LogitStandardDeviation = 8f;
+
+    private const float WeightScale = 0.02f;
+
     /// <summary>Llama 3's chat template, which llama.cpp recognises by its header tokens.</summary>
     public const string Llama3Template =
         "{% for message in messages %}{{'<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] + '<|eot_id|>'}}{% endfor %}" +
@@ -54,21 +67,25 @@ public static class RandomShapeModel
         ulong e = (ulong)shape.EmbeddingLength, ff = (ulong)shape.FeedForwardLength, kv = (ulong)(shape.EmbeddingLength / shape.HeadCount * shape.HeadCountKv);
         var next = seed;
         void Add(string name, ulong[] dims, float scale) { var s = next++; w.AddLazyTensor(name, dims, dims.Length == 1 ? GgmlType.F32 : GgmlType.F16, () => Fill(dims, s, scale)); }
-        Add("token_embd.weight", [e, nVocab], 0.02f);
-        Add("output_norm.weight", [e], 0);
-        if (!shape.TiedEmbeddings) Add("output.weight", [e, nVocab], 0.02f);
+        Add("token_embd.weight", [e, nVocab], WeightScale);
+        // The normed hidden state has unit RMS, so each logit is a sum of e products with weights of standard
+        // deviation WeightScale/√3 (uniform noise): its standard deviation is that times √e, times this norm.
+        var outputNorm = LogitStandardDeviation / (WeightScale / MathF.Sqrt(3) * MathF.Sqrt(e));
+        w.AddLazyTensor("output_norm.weight", [e], GgmlType.F32, () => Enumerable.Repeat(outputNorm, (int)e).ToArray());
+        next++;
+        if (!shape.TiedEmbeddings) Add("output.weight", [e, nVocab], WeightScale);
         for (var i = 0; i < shape.BlockCount; i++)
         {
             var p = $"blk.{i}.";
             Add(p + "attn_norm.weight", [e], 0);
-            Add(p + "attn_q.weight", [e, e], 0.02f);
-            Add(p + "attn_k.weight", [e, kv], 0.02f);
-            Add(p + "attn_v.weight", [e, kv], 0.02f);
-            Add(p + "attn_output.weight", [e, e], 0.02f);
+            Add(p + "attn_q.weight", [e, e], WeightScale);
+            Add(p + "attn_k.weight", [e, kv], WeightScale);
+            Add(p + "attn_v.weight", [e, kv], WeightScale);
+            Add(p + "attn_output.weight", [e, e], WeightScale);
             Add(p + "ffn_norm.weight", [e], 0);
-            Add(p + "ffn_gate.weight", [e, ff], 0.02f);
-            Add(p + "ffn_up.weight", [e, ff], 0.02f);
-            Add(p + "ffn_down.weight", [ff, e], 0.02f);
+            Add(p + "ffn_gate.weight", [e, ff], WeightScale);
+            Add(p + "ffn_up.weight", [e, ff], WeightScale);
+            Add(p + "ffn_down.weight", [ff, e], WeightScale);
         }
         w.WriteTo(path);
     }

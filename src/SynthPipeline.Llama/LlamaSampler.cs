@@ -22,25 +22,26 @@ public sealed class InvalidGrammarException : UserErrorException
 /// token was what made constrained requests 3× slower; a model that mostly writes what the grammar allows now pays
 /// for one check.
 /// <para>
-/// Top candidates first: when the chain starts with top-k (or is greedy) and has no penalties, which could lift a
-/// token from below the cut, the chain runs over the <see cref="TopCandidates"/> of the logits instead of the whole
-/// vocabulary. The chain's remaining steps only ever see those candidates, so the token drawn is the same (up to the
-/// order of exactly equal logits, which llama.cpp's partial sort leaves unspecified).
+/// Bounded candidates: where the chain's cut bounds the tokens it can keep (greedy, top-k up to
+/// <see cref="TopCandidates.MaxCount"/>, or top-p without top-k) it runs over the best few dozen logits and the
+/// penalised tokens instead of the whole vocabulary, and falls back to the whole vocabulary for a draw they cannot
+/// settle (<see cref="BoundedSampler"/>). The token drawn is the same (up to the order of exactly equal logits, which
+/// llama.cpp's sort leaves unspecified, and top-p's mass within float rounding of its threshold).
 /// </para>
 /// </remarks>
 public sealed class LlamaSampler : IDisposable
 {
     private readonly SafeLLamaSamplerChainHandle? _grammar;
+    private readonly BoundedSampler? _bounded;
     private LLamaTokenData[] _candidates = [];
     private readonly LLamaTokenData[] _one = new LLamaTokenData[1];
-    private readonly LLamaTokenData[] _top;
 
-    private LlamaSampler(SafeLLamaSamplerChainHandle handle, SafeLLamaSamplerChainHandle? grammar, SamplingSettings settings, int topCandidates)
+    private LlamaSampler(SafeLLamaSamplerChainHandle handle, SafeLLamaSamplerChainHandle? grammar, SamplingSettings settings, BoundedSampler? bounded)
     {
         Handle = handle;
         _grammar = grammar;
         Settings = settings;
-        _top = new LLamaTokenData[topCandidates];
+        _bounded = bounded;
     }
 
     internal SafeLLamaSamplerChainHandle Handle { get; }
@@ -50,8 +51,11 @@ public sealed class LlamaSampler : IDisposable
 
     public SamplingSettings Settings { get; }
 
-    /// <summary>Candidates the chain runs over instead of the whole vocabulary (0: the whole vocabulary).</summary>
-    public int TopCandidateCount => _top.Length;
+    /// <summary>The best logits the chain runs over instead of the whole vocabulary (0: always the whole vocabulary).</summary>
+    public int TopCandidateCount => _bounded?.Bound ?? 0;
+
+    /// <summary>Draws the bounded candidates could not settle (a distribution too flat for top-p's mass, penalties pushing the top-k below the cut), made over the whole vocabulary.</summary>
+    public long WholeVocabularyDraws => _bounded?.WholeVocabularyDraws ?? 0;
 
     /// <summary>Set while the chain is attached to a context for in-graph sampling: its tokens then come from the graph.</summary>
     internal bool InGraph { get; set; }
@@ -61,7 +65,7 @@ public sealed class LlamaSampler : IDisposable
 
     /// <param name="model">The model whose vocabulary the grammar is compiled against.</param>
     /// <param name="settings">The chain's settings.</param>
-    /// <param name="topCandidates">Run the chain over the top candidates where that draws the same token: true always,
+    /// <param name="topCandidates">Run the chain over bounded candidates where that draws the same token: true always,
     /// null (the default) for vocabularies of at least <see cref="TopCandidates.MinVocabulary"/> tokens; false hands
     /// the chain the whole vocabulary, as llama.cpp's own sampling does.</param>
     /// <exception cref="InvalidGrammarException">The grammar does not parse.</exception>
@@ -108,7 +112,10 @@ public sealed class LlamaSampler : IDisposable
                 handle.AddTemperature(settings.Temperature);
                 handle.AddDistributionSampler(settings.Seed);
             }
-            return new LlamaSampler(handle, grammarChain, settings, topCandidates ?? model.Vocab.TokenCount >= TopCandidates.MinVocabulary ? TopCandidateCountFor(settings) : 0);
+            var bounded = topCandidates ?? model.Vocab.TokenCount >= TopCandidates.MinVocabulary
+                ? BoundedSampler.TryCreate(settings, model.Vocab.TokenCount)
+                : null;
+            return new LlamaSampler(handle, grammarChain, settings, bounded);
         }
         catch
         {
@@ -118,52 +125,42 @@ public sealed class LlamaSampler : IDisposable
         }
     }
 
-    /// <summary>How many top candidates reach every token the chain could draw; 0 when that is not bounded.</summary>
-    private static int TopCandidateCountFor(SamplingSettings s)
-    {
-        var penalties = s.RepeatPenalty != 1 || s.PresencePenalty != 0 || s.FrequencyPenalty != 0;
-        if (penalties || s.GrammarMode == GrammarMode.EveryToken && s.Grammar is not null) return 0;
-        if (s.IsGreedy) return 1;
-        return s.TopK is > 0 and <= TopCandidates.MaxCount ? s.TopK : 0;
-    }
-
     /// <summary>Samples from the logits of batch index <paramref name="index"/> and accepts the token into the chain's state.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public int Sample(LlamaContext context, int index)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (InGraph || (_grammar is null && _top.Length == 0)) return (int)Handle.Sample(context.Handle, index);
-        var logits = context.Logits(index);
+        if (InGraph || (_grammar is null && _bounded is null)) return (int)Handle.Sample(context.Handle, index);
+        return Sample(context.Logits(index));
+    }
+
+    /// <summary>Samples from <paramref name="logits"/> (one per vocabulary token) and accepts the token into the chain's state.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public int Sample(ReadOnlySpan<float> logits)
+    {
         var token = Choose(logits, constrained: false);
-        if (_grammar is null)
+        if (_grammar is not null)
         {
-            Handle.Accept(token);
-            return token;
+            _one[0] = new LLamaTokenData(token, logits[token], 0);
+            using (LLamaTokenDataArrayNative.Create(new LLamaTokenDataArray(_one), out var single))
+                _grammar.Apply(ref single);
+            if (float.IsNegativeInfinity(_one[0].Logit))
+            {
+                GrammarResamples++;
+                token = Choose(logits, constrained: true);
+            }
+            _grammar.Accept(token);
         }
-        _one[0] = new LLamaTokenData(token, logits[token], 0);
-        using (LLamaTokenDataArrayNative.Create(new LLamaTokenDataArray(_one), out var single))
-            _grammar.Apply(ref single);
-        if (float.IsNegativeInfinity(_one[0].Logit))
-        {
-            GrammarResamples++;
-            token = Choose(logits, constrained: true);
-        }
-        _grammar.Accept(token);
-        Handle.Accept(token);
+        if (_bounded is not null) _bounded.Accept(token);
+        else Handle.Accept(token);
         return token;
     }
 
-    /// <summary>The chain's pick from fresh candidates for every token (first through the grammar when <paramref name="constrained"/>), without accepting it.</summary>
+    /// <summary>The chain's pick (first through the grammar over every token when <paramref name="constrained"/>), without accepting it.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private int Choose(ReadOnlySpan<float> logits, bool constrained)
     {
-        if (!constrained && _top.Length > 0)
-        {
-            var n = TopCandidates.Select(logits, _top.Length, _top);
-            using var topPin = LLamaTokenDataArrayNative.Create(new LLamaTokenDataArray(_top.AsMemory(0, n), isSorted: true), out var top);
-            Handle.Apply(ref top);
-            return (int)top.Data[(int)top.Selected].ID;
-        }
+        if (_bounded is not null) return constrained ? _bounded.ChooseFromVocabulary(logits, _grammar) : _bounded.Choose(logits);
         if (_candidates.Length != logits.Length) _candidates = new LLamaTokenData[logits.Length];
         var array = LLamaTokenDataArray.Create(logits, _candidates);
         using var pin = LLamaTokenDataArrayNative.Create(array, out var native);
@@ -174,6 +171,7 @@ public sealed class LlamaSampler : IDisposable
 
     public void Dispose()
     {
+        _bounded?.Dispose();
         _grammar?.Dispose();
         Handle.Dispose();
     }

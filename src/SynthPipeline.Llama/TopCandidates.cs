@@ -77,6 +77,58 @@ public static class TopCandidates
         return k;
     }
 
+    /// <summary>
+    /// Σ exp(logit − <paramref name="max"/>) over every logit, summed in double precision: the denominator of the
+    /// softmax over the whole vocabulary, for top-p without top-k over the top candidates only. Each exponential is
+    /// within about 2e-7 of its exact value (a vectorised Cephes-style expf).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double SumOfExponentials(ReadOnlySpan<float> logits, float max)
+    {
+        var sum = 0.0;
+        var next = 0;
+        if (Vector.IsHardwareAccelerated && logits.Length >= Vector<float>.Count)
+        {
+            var lanes = MemoryMarshal.Cast<float, Vector<float>>(logits);
+            var shift = new Vector<float>(max);
+            var total = Vector<double>.Zero;
+            // Float partial sums over short blocks, then double: the error stays at float rounding of a block.
+            const int block = 64;
+            for (var start = 0; start < lanes.Length; start += block)
+            {
+                var partial = Vector<float>.Zero;
+                var end = Math.Min(lanes.Length, start + block);
+                for (var v = start; v < end; v++) partial += Exp(lanes[v] - shift);
+                Vector.Widen(partial, out var low, out var high);
+                total += low + high;
+            }
+            sum = Vector.Sum(total);
+            next = lanes.Length * Vector<float>.Count;
+        }
+        for (var i = next; i < logits.Length; i++) sum += MathF.Exp(logits[i] - max);
+        return sum;
+    }
+
+    /// <summary>e^x lane by lane: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by a degree-6 polynomial, 2^n in the exponent bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Exp(Vector<float> x)
+    {
+        // Below about -87.3 the result is under float's smallest normal: flush to 0 (and -∞, a masked token, with it).
+        var underflow = Vector.LessThan(x, new Vector<float>(-87.3f));
+        x = Vector.Min(Vector.Max(x, new Vector<float>(-87.3f)), new Vector<float>(88f));
+        var n = Vector.Floor(x * new Vector<float>(1.44269504088896341f) + new Vector<float>(0.5f));
+        var r = x - n * new Vector<float>(0.693359375f) + n * new Vector<float>(2.12194440e-4f);
+        var p = new Vector<float>(1.9875691500e-4f);
+        p = p * r + new Vector<float>(1.3981999507e-3f);
+        p = p * r + new Vector<float>(8.3334519073e-3f);
+        p = p * r + new Vector<float>(4.1665795894e-2f);
+        p = p * r + new Vector<float>(1.6666665459e-1f);
+        p = p * r + new Vector<float>(5.0000001201e-1f);
+        var y = p * r * r + r + Vector<float>.One;
+        var scale = Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32(n) + new Vector<int>(127), 23));
+        return Vector.ConditionalSelect(underflow, Vector<float>.Zero, y * scale);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Replace(Span<float> logit, Span<int> id, float value, int token)
     {

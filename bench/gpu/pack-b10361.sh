@@ -9,7 +9,7 @@
 set -euo pipefail
 root=$(git rev-parse --show-toplevel); cd "$root"
 mkdir -p .device
-if [[ $(cat .device/llama-src.version 2>/dev/null) != b10361-patched ]]; then
+if [[ $(cat .device/llama-src.version 2>/dev/null) != b10361-patched-penalties ]]; then
   t=$(mktemp -d); trap 'rm -rf "$t"' EXIT
   (cd "$t" && npm pack --silent node-llama-cpp@3.20.0 >/dev/null && tar xzf node-llama-cpp-3.20.0.tgz package/llama/gitRelease.bundle \
     && git clone -q package/llama/gitRelease.bundle src 2>/dev/null)
@@ -17,7 +17,7 @@ if [[ $(cat .device/llama-src.version 2>/dev/null) != b10361-patched ]]; then
   (cd "$t/src" && items=$(for i in CMakeLists.txt cmake ggml src include common vendor tools app examples gguf-py LICENSE licenses \
       scripts/ui-assets.cmake models/ggml-vocab-llama-bpe.gguf models/ggml-vocab-qwen2.gguf; do [ -e "$i" ] && echo "$i"; done) \
     && tar cJf "$root/.device/llama-src.tar.xz" --exclude='ggml/src/ggml-'{sycl,vulkan,opencl,hexagon,metal,et,webgpu,openvino,cann,virtgpu} $items)
-  echo b10361-patched > .device/llama-src.version
+  echo b10361-patched-penalties > .device/llama-src.version
 fi
 bash ../shared/device/pack.sh "$@"
 rm -rf .device/app/*/runtimes/linux-x64/native/{avx,avx2,avx512,noavx}

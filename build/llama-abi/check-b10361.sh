@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds llama.cpp b10361 (npm node-llama-cpp@3.20.0's source bundle), patched by patch-b10361.sh, as CPU shared
-# libraries here, checks its struct layouts against LLamaSharp 0.30.0's, and runs the native-layer tests and
+# libraries here, checks its struct layouts and function signatures against LLamaSharp 0.30.0's, and runs the native-layer tests and
 # synth bench on it: what can be checked of the patched build before its CUDA twin runs on the GPU machine.
 #   bash build/llama-abi/check-b10361.sh [WORK_DIR=/tmp/b10361-check]
 # Needs npm, cmake and a C++ compiler; about 10 minutes on 2 cores.
@@ -13,6 +13,7 @@ if [[ ! -d $work/src ]]; then
 fi
 bash "$root/build/llama-abi/patch-b10361.sh" "$work/src"
 QUANT_TENSOR_TYPES=tt_overrides bash "$root/bench/gpu/llamasharp-abi-check.sh" "$work/src"
+bash "$root/build/llama-abi/check-signatures.sh" "$work/src"
 if [[ ! -f $work/src/build/bin/libllama.so ]]; then
   cmake -S "$work/src" -B "$work/src/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
     -DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >"$work/cmake.log"

@@ -7,7 +7,8 @@
 # Parts, in order (PARTS to choose; each prints its table, and a summary comes last):
 #   engine    1B shape, B 16,64,128,256, PP/TG 256: CPU samplers over the whole vocabulary, over the top candidates,
 #             and with text overlapped with decode, and in-graph sampling; against llama-batched-bench
-#             (bar: S_TG >= 0.9x at every B, top-k 40 / top-p 0.95 / temperature 0.8)
+#             (bar: S_TG >= 0.9x at every B, top-k 40 / top-p 0.95 / temperature 0.8); then Self-Instruct's chain
+#             (top-p 0.5, presence 2) at B 64,256 with bounded candidates and over the whole vocabulary
 #   grammar   1B shape, B 64: a permissive grammar, grammar-first and every-token, against no grammar (bar: >= 0.8x)
 #   pipeline  1B shape, 256 sequences: synth generate (grammars off) for PIPE_SECONDS with PrefillBudget 0 and 512,
 #             then synth bench at 256 (bar: pipeline >= 0.85x bench end to end)
@@ -40,6 +41,20 @@ if [[ $parts == *engine* ]]; then
     bash bench/sampling-overlap.sh "$m" "$(dirname "$(command -v llama-batched-bench)")" | tail -8
   Teacher__Sampling=graph $synth bench -m "$m" --npp "$npp" --ntg "$ntg" --npl "${NPL:-16,64,128,256}" --sampling graph --json "$out/engine/graph.json" | tail -6
   summary+=("engine: $out/engine/summary.md")
+  # Self-Instruct's own chain (top-p 0.5 without top-k, presence 2: its lists and examples ask for it): bounded
+  # candidates against the whole vocabulary (Teacher:TopCandidates=false), at the engine bar's top-k chain's B.
+  for mode in bounded whole; do
+    tc=true; [[ $mode == whole ]] && tc=false
+    Teacher__TopCandidates=$tc $synth bench -m "$m" --npp "$npp" --ntg "$ntg" --npl "${SI_NPL:-64,256}" --top-k 0 --top-p 0.5 --temperature 0.7 \
+      --presence-penalty 2 --json "$out/engine/self-instruct-$mode.json" >"$out/engine/self-instruct-$mode.log" 2>&1
+  done
+  line=$(python3 - "$out/engine" <<'PY'
+import json, sys
+rows = {m: {r["b"]: r["speed_tg"] for r in json.load(open(f"{sys.argv[1]}/self-instruct-{m}.json"))} for m in ("bounded", "whole")}
+print("Self-Instruct chain S_TG: " + ", ".join(f"B={b} bounded {rows['bounded'][b]:,.0f} / whole vocabulary {rows['whole'][b]:,.0f} t/s" for b in sorted(rows["bounded"])))
+PY
+)
+  echo "$line"; summary+=("$line")
 fi
 
 if [[ $parts == *grammar* ]]; then

@@ -24,6 +24,7 @@ internal static class BenchCommand
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature", DefaultValueFactory = _ => 0.8f };
         var topP = new Option<float>("--top-p") { Description = "Top-p", DefaultValueFactory = _ => 0.95f };
         var topK = new Option<int>("--top-k") { Description = "Top-k before top-p (llama.cpp's default 40; 0 = off)", DefaultValueFactory = _ => 40 };
+        var presence = new Option<float>("--presence-penalty") { Description = "Presence penalty over the last 64 tokens (Self-Instruct asks 1.5-2; 0 = off)" };
         var seed = new Option<int>("--seed") { Description = "Seed of prompts and samplers", DefaultValueFactory = _ => 1 };
         var samplingPath = new Option<SamplingMode?>("--sampling") { Description = "graph, cpu or auto (overrides Teacher:Sampling)" };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the rows to this JSON file" };
@@ -31,7 +32,7 @@ internal static class BenchCommand
         var grammarMode = new Option<GrammarMode>("--grammar-mode") { Description = "First (check the pick, resample if refused) or EveryToken", DefaultValueFactory = _ => GrammarMode.First };
         var command = new Command("bench", "Measure the batching engine on llama-batched-bench's workload, with sampling")
         {
-            model, npp, ntg, npl, temperature, topP, topK, seed, samplingPath, json, grammar, grammarMode,
+            model, npp, ntg, npl, temperature, topP, topK, presence, seed, samplingPath, json, grammar, grammarMode,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -49,13 +50,13 @@ internal static class BenchCommand
             var engine = LocalTeacher.ToEngineOptions(teacher);
             var sampling = new SamplingSettings
             {
-                Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), MinP = 0,
+                Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), MinP = 0, PresencePenalty = parse.GetValue(presence),
                 Grammar = parse.GetValue(grammar) is { } g ? File.ReadAllText(g.FullName) : null, GrammarMode = parse.GetValue(grammarMode),
             }.Validate();
 
             var o = Console.Out;
             await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"model: {llama.Description} ({path}); sampling: top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}, seeded{(sampling.Grammar is null ? "" : $", grammar ({sampling.GrammarMode})")}; " +
+                $"model: {llama.Description} ({path}); sampling: top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}{(sampling.PresencePenalty != 0 ? $", presence {sampling.PresencePenalty}" : "")}, seeded{(sampling.Grammar is null ? "" : $", grammar ({sampling.GrammarMode})")}; " +
                 $"{(engine.BackendSampling switch { true => "in-graph", false => "CPU", null => $"auto (in-graph up to {EngineOptions.MaxParallelForBackendSampling} sequences)" })} sampling; n_batch {engine.BatchSize}, n_ubatch {engine.MicroBatchSize}")).ConfigureAwait(false);
             await o.WriteLineAsync("|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s | in-graph |").ConfigureAwait(false);
             await o.WriteLineAsync("|-------|--------|------|--------|----------|----------|----------|----------|----------|----------|----------|").ConfigureAwait(false);

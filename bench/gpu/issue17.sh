@@ -42,9 +42,9 @@ if [[ $parts == *engine* ]]; then
   Teacher__Sampling=graph $synth bench -m "$m" --npp "$npp" --ntg "$ntg" --npl "${NPL:-16,64,128,256}" --sampling graph --json "$out/engine/graph.json" | tail -6
   summary+=("engine: $out/engine/summary.md")
   # Self-Instruct's own chain (top-p 0.5 without top-k, presence 2: its lists and examples ask for it): bounded
-  # candidates against the whole vocabulary (Teacher:TopCandidates=false), at the engine bar's top-k chain's B.
+  # candidates against the whole vocabulary (Teacher:TopCandidates=off), at the engine bar's top-k chain's B.
   for mode in bounded whole; do
-    tc=true; [[ $mode == whole ]] && tc=false
+    tc=on; [[ $mode == whole ]] && tc=off
     Teacher__TopCandidates=$tc $synth bench -m "$m" --npp "$npp" --ntg "$ntg" --npl "${SI_NPL:-64,256}" --top-k 0 --top-p 0.5 --temperature 0.7 \
       --presence-penalty 2 --json "$out/engine/self-instruct-$mode.json" >"$out/engine/self-instruct-$mode.log" 2>&1
   done

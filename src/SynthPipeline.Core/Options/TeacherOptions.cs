@@ -90,7 +90,7 @@ public sealed class TeacherOptions
     /// <summary>Where tokens are sampled: graph (inside the compute graph, where a request's sampler allows it), cpu, or auto (graph on a GPU for at most 4 parallel sequences, where it measured faster).</summary>
     public SamplingMode Sampling { get; set; } = SamplingMode.Auto;
 
-    /// <summary>CPU sampling runs the chain over the top-k logits instead of the whole vocabulary where that draws the same token: auto (vocabularies of 16,384 tokens or more), on, or off (llama.cpp's full-vocabulary path).</summary>
+    /// <summary>CPU sampling runs the chain over bounded candidates (the best logits and the penalised tokens) instead of the whole vocabulary where that draws the same token: auto (vocabularies of 16,384 tokens or more), on, or off (llama.cpp's full-vocabulary path).</summary>
     public Switch TopCandidates { get; set; } = Switch.Auto;
 
     /// <summary>Handle each step's text, stop sequences and callbacks while the next step decodes (hidden behind a GPU's asynchronous decode).</summary>

@@ -2,10 +2,11 @@
 # synth augment through the whole graph on a generated corpus: pages/minute, chunks/minute, and each variant's yield
 # with the reasons for the rest.
 #   bash bench/augment-throughput.sh [MODEL]      (no MODEL: the demo model)
-# Environment: PAGES (20), SYNTH (command running synth; default the Debug build), OUT (log folder), RUN (run name),
+# Environment: PAGES (20), SYNTH (command running synth; default the Release build, built first), OUT (log folder), RUN (run name),
 #   and any Teacher__* / Augment__* settings.
 set -euo pipefail
-synth=${SYNTH:-dotnet src/SynthPipeline.Cli/bin/Debug/net10.0/synth.dll}
+[[ -n ${SYNTH:-} ]] || dotnet build -c Release "$(cd "$(dirname "$0")/.." && pwd)/src/SynthPipeline.Cli" -v q >/dev/null # throughput needs the optimised build (Debug disables the JIT's optimisations)
+synth=${SYNTH:-dotnet src/SynthPipeline.Cli/bin/Release/net10.0/synth.dll}
 pages=${PAGES:-20}
 out=${OUT:-/tmp/augment-bench}; mkdir -p "$out"
 run=${RUN:-augment-bench-$(date +%s)}

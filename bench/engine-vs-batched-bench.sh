@@ -3,7 +3,7 @@
 # llama-server -np N driven by N concurrent clients, on the same model with the same PP/TG, in one run.
 #   bash bench/engine-vs-batched-bench.sh MODEL [LLAMA_BIN_DIR]
 # Environment: NPP (128) NTG (128) NPL (1,16,64,128,256) THREADS (all cores) GPU_LAYERS (0) FA (off|on)
-#   SYNTH (command running synth; default: the Debug build) OUT (log folder; default /tmp/engine-bench)
+#   SYNTH (command running synth; default: the Release build, built first) OUT (log folder; default /tmp/engine-bench)
 #   SERVER (1 = also run llama-server; default 1 when llama-server is found) SAMPLING (both|graph|cpu)
 # Prints a summary table last; full logs stay in $OUT.
 set -euo pipefail
@@ -11,7 +11,8 @@ model=${1:?usage: engine-vs-batched-bench.sh MODEL [LLAMA_BIN_DIR]}
 bin=${2:-}
 npp=${NPP:-128}; ntg=${NTG:-128}; npl=${NPL:-1,16,64,128,256}
 threads=${THREADS:-$(nproc)}; ngl=${GPU_LAYERS:-0}; fa=${FA:-off}
-synth=${SYNTH:-dotnet src/SynthPipeline.Cli/bin/Debug/net10.0/synth.dll}
+[[ -n ${SYNTH:-} ]] || dotnet build -c Release "$(cd "$(dirname "$0")/.." && pwd)/src/SynthPipeline.Cli" -v q >/dev/null # throughput needs the optimised build (Debug disables the JIT's optimisations)
+synth=${SYNTH:-dotnet src/SynthPipeline.Cli/bin/Release/net10.0/synth.dll}
 out=${OUT:-/tmp/engine-bench}; mkdir -p "$out"; rm -f "$out"/*.json "$out"/*.jsonl
 here=$(cd "$(dirname "$0")" && pwd)
 find_tool() { if [[ -n $bin && -x $bin/$1 ]]; then echo "$bin/$1"; else command -v "$1" || true; fi; }

@@ -6,12 +6,13 @@
 # end-to-end rate, instructions per hour and the hours 52,000 would take at that rate.
 #   bash bench/rehearsal.sh MODEL
 # Environment: PARALLEL (16) SECONDS_PER_RUN (240) COUNT (unset: stop by time) NPP/NTG (256/256, the bench row) RUNS ("plain rehearsal")
-#   CONTEXT (4096 per sequence) SYNTH (default: the Debug build) OUT (/tmp/rehearsal); Teacher__* settings pass through (GPU: Teacher__GpuLayers=99).
+#   CONTEXT (4096 per sequence) SYNTH (default: the Release build, built first) OUT (/tmp/rehearsal); Teacher__* settings pass through (GPU: Teacher__GpuLayers=99).
 # Run it in a foreground shell: a background shell's children ignore SIGINT, and the runs would not stop.
 set -euo pipefail
 model=${1:?usage: rehearsal.sh MODEL}
 parallel=${PARALLEL:-16}; seconds=${SECONDS_PER_RUN:-240}; npp=${NPP:-256}; ntg=${NTG:-256}
-synth=${SYNTH:-dotnet $(cd "$(dirname "$0")/.." && pwd)/src/SynthPipeline.Cli/bin/Debug/net10.0/synth.dll}
+[[ -n ${SYNTH:-} ]] || dotnet build -c Release "$(cd "$(dirname "$0")/.." && pwd)/src/SynthPipeline.Cli" -v q >/dev/null # throughput needs the optimised build (Debug disables the JIT's optimisations)
+synth=${SYNTH:-dotnet $(cd "$(dirname "$0")/.." && pwd)/src/SynthPipeline.Cli/bin/Release/net10.0/synth.dll}
 out=${OUT:-/tmp/rehearsal}; mkdir -p "$out"
 here=$(cd "$(dirname "$0")" && pwd)
 for run in ${RUNS:-plain rehearsal}; do

@@ -4,14 +4,15 @@
 # overlapped with the next decode; against llama-batched-bench (which decodes without sampling), same PP/TG/B.
 #   bash bench/sampling-overlap.sh MODEL LLAMA_BIN_DIR
 # Environment: NPP (128) NTG (128) NPL (1,4,16) THREADS (all cores) GPU_LAYERS (0) FA (off) REPEAT (2: configurations
-#   alternate, best of REPEAT kept, as this VM drifts between minutes) SYNTH (default: the Debug build) OUT (/tmp/sampling-overlap)
+#   alternate, best of REPEAT kept, as this VM drifts between minutes) SYNTH (default: the Release build, built first) OUT (/tmp/sampling-overlap)
 # Prints a summary table last; logs and JSON stay in $OUT.
 set -euo pipefail
 model=${1:?usage: sampling-overlap.sh MODEL LLAMA_BIN_DIR}
 bin=${2:?usage: sampling-overlap.sh MODEL LLAMA_BIN_DIR}
 npp=${NPP:-128}; ntg=${NTG:-128}; npl=${NPL:-1,4,16}; repeat=${REPEAT:-2}
 threads=${THREADS:-$(nproc)}; ngl=${GPU_LAYERS:-0}; fa=${FA:-off}
-synth=${SYNTH:-dotnet src/SynthPipeline.Cli/bin/Debug/net10.0/synth.dll}
+[[ -n ${SYNTH:-} ]] || dotnet build -c Release "$(cd "$(dirname "$0")/.." && pwd)/src/SynthPipeline.Cli" -v q >/dev/null # throughput needs the optimised build (Debug disables the JIT's optimisations)
+synth=${SYNTH:-dotnet src/SynthPipeline.Cli/bin/Release/net10.0/synth.dll}
 out=${OUT:-/tmp/sampling-overlap}; mkdir -p "$out"; rm -f "$out"/*.json "$out"/*.jsonl
 here=$(cd "$(dirname "$0")" && pwd)
 max_b=$(tr ',' '\n' <<<"$npl" | sort -n | tail -1)

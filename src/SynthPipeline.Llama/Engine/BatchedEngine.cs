@@ -48,6 +48,7 @@ public sealed partial class BatchedEngine : IDisposable
     private List<AcceptedToken> _carried = [];
     private long _decodeTicks;
     private long _idleTicks;
+    private long _wholeVocabularyDraws;
     private long _samplingTicks;
     private long _textTicks;
 
@@ -185,6 +186,7 @@ public sealed partial class BatchedEngine : IDisposable
             SamplingSeconds = Seconds(ref _samplingTicks),
             TextSeconds = Seconds(ref _textTicks),
             IdleSeconds = Seconds(ref _idleTicks),
+            WholeVocabularyDraws = Interlocked.Read(ref _wholeVocabularyDraws),
         };
     }
 
@@ -686,6 +688,7 @@ public sealed partial class BatchedEngine : IDisposable
         if (error is null && !canceled && !slot.Stops.Stopped && !Emit(slot, slot.Stops.Flush())) return;
         var request = slot.End();
         Interlocked.Decrement(ref _active);
+        Interlocked.Add(ref _wholeVocabularyDraws, request.Sampler.WholeVocabularyDraws);
         slot.BackendSampler = false;
         // An attached chain stays with the idle slot (see AttachSampler); any other is freed now.
         if (!ReferenceEquals(slot.Attached, request.Sampler)) request.Sampler.Dispose();

@@ -20,6 +20,9 @@ public sealed record EngineBenchmarkRow(int PromptTokens, int GeneratedTokens, i
     /// <summary>Time reading logits and sampling during the run.</summary>
     public double SamplingSeconds { get; init; }
 
+    /// <summary>CPU draws the bounded candidates could not settle, made over the whole vocabulary.</summary>
+    public long WholeVocabularyDraws { get; init; }
+
     /// <summary>Time on sampled tokens' text, stop sequences and callbacks during the run.</summary>
     public double TextSeconds { get; init; }
 
@@ -109,6 +112,7 @@ public static class EngineBenchmark
             DecodeSeconds = m.DecodeSeconds - warm.DecodeSeconds,
             SamplingSeconds = m.SamplingSeconds - warm.SamplingSeconds,
             TextSeconds = m.TextSeconds - warm.TextSeconds,
+            WholeVocabularyDraws = m.WholeVocabularyDraws - warm.WholeVocabularyDraws,
         };
     }
 }

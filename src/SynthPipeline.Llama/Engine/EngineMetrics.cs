@@ -44,6 +44,9 @@ public sealed record EngineMetrics(
     /// <summary>Time the engine waited with nothing to decode: every sequence slot free, or each waiting on a prefix another computes. A pipeline that keeps the engine busy keeps this near zero.</summary>
     public double IdleSeconds { get; init; }
 
+    /// <summary>CPU draws of finished requests that bounded candidates could not settle and that went over the whole vocabulary (<see cref="LlamaSampler.WholeVocabularyDraws"/>).</summary>
+    public long WholeVocabularyDraws { get; init; }
+
     /// <summary>Share of KV positions held, 0 to 1.</summary>
     public double KvUse => KvPositionsCapacity == 0 ? 0 : (double)KvPositionsHeld / KvPositionsCapacity;
 }

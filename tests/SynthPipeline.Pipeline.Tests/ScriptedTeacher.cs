@@ -11,6 +11,9 @@ internal sealed class ScriptedTeacher(Func<string, string> answer) : IChatClient
 {
     public ConcurrentQueue<string> Prompts { get; } = new();
 
+    /// <summary>The options of every request, in the order they were asked.</summary>
+    public ConcurrentQueue<ChatOptions?> Options { get; } = new();
+
     /// <summary>This teacher's answer to <paramref name="prompt"/>, without recording it.</summary>
     public string Answer(string prompt) => answer(prompt);
 
@@ -18,6 +21,7 @@ internal sealed class ScriptedTeacher(Func<string, string> answer) : IChatClient
     {
         var prompt = messages.Last().Text;
         Prompts.Enqueue(prompt);
+        Options.Enqueue(options);
         var text = answer(prompt);
         return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, text))
         {

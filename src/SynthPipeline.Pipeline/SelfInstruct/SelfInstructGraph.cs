@@ -145,9 +145,7 @@ public sealed partial class SelfInstructGraph(
             TopK = settings.TopK,
             PresencePenalty = settings.PresencePenalty,
             FrequencyPenalty = settings.FrequencyPenalty,
-            // A new list waits behind the classification and examples of instructions already accepted (priority 0),
-            // so a run stopped at any time holds finished records, not a pile of instructions without examples.
-            AdditionalProperties = new() { [ChatOptionsMapper.MinPKey] = settings.MinP, [ChatOptionsMapper.PriorityKey] = 1 },
+            AdditionalProperties = new() { [ChatOptionsMapper.MinPKey] = settings.MinP, [ChatOptionsMapper.PriorityKey] = ListPriority(job.Index) },
             // A completion model's list ends at its first blank line, as in the reference; a chat model puts blank lines
             // between its preamble, its items and its closing remark, so only the item past the last one stops it.
             StopSequences = settings.ChatMode ? [$"\n{settings.PromptTasks * 2 + 1}."] : ["\n\n", $"\n{settings.PromptTasks * 2 + 1}."],
@@ -156,6 +154,15 @@ public sealed partial class SelfInstructGraph(
         var outcome = await requests.AskAsync($"instruction:{job.Index}", "instruction", prompt.Text, options, token).ConfigureAwait(false);
         return new PromptAnswer(job.Index, outcome, prompt.Tasks.Count + 1);
     }
+
+    /// <summary>
+    /// A new list waits behind the classification and examples of instructions already accepted (priority 0), so a
+    /// run stopped at any time holds finished records, not a pile of instructions without examples; and behind every
+    /// earlier list, because answers are processed in prompt order: a later list answered first only waits, and the
+    /// prompts after it wait for the earlier one (with one priority for all lists, the order in which the concurrent
+    /// requests reached the engine decided, and a first list left for the second wave held up the whole run).
+    /// </summary>
+    internal static int ListPriority(long prompt) => 1 + (int)Math.Min(prompt, int.MaxValue - 1);
 
     private async Task ProcessAnswerAsync(PromptAnswer answer, ITargetBlock<StoredInstruction> instances, CancellationToken token)
     {

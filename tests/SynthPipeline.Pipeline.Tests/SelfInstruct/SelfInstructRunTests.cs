@@ -65,6 +65,23 @@ public sealed class SelfInstructRunTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_ListsAskedByPromptOrder_AfterTheExamplesOfAcceptedInstructions()
+    {
+        var teacher = SelfInstructTeacher();
+        await RunAsync(Options("p"), null, teacher);
+
+        static (string? Kind, int Priority) Of(Microsoft.Extensions.AI.ChatOptions? o) =>
+            (o?.AdditionalProperties?[SynthPipeline.Pipeline.Teacher.TeacherRequests.KindKey] as string, SynthPipeline.Llama.Teacher.ChatOptionsMapper.Priority(o));
+        var requests = teacher.Options.Select(Of).ToList();
+        var lists = requests.Where(r => r.Kind == "instruction").Select(r => r.Priority).Order().ToList();
+        // One priority per prompt, 1 for the first, so an engine admits the earlier list first.
+        Assert.Equal(Enumerable.Range(1, lists.Count), lists);
+        Assert.True(lists.Count > 1);
+        Assert.All(requests.Where(r => r.Kind != "instruction"), r => Assert.Equal(0, r.Priority));
+        Assert.Contains(requests, r => r.Kind == "classify");
+    }
+
+    [Fact]
     public async Task RunAsync_CancelledPartWayThenResumed_WritesTheSameFilesAsAnUninterruptedRun()
     {
         await RunAsync(Options("whole"), null, SelfInstructTeacher());

@@ -50,8 +50,11 @@ if [[ $parts == *engine* ]]; then
   done
   line=$(python3 - "$out/engine" <<'PY'
 import json, sys
-rows = {m: {r["b"]: r["speed_tg"] for r in json.load(open(f"{sys.argv[1]}/self-instruct-{m}.json"))} for m in ("bounded", "whole")}
-print("Self-Instruct chain S_TG: " + ", ".join(f"B={b} bounded {rows['bounded'][b]:,.0f} / whole vocabulary {rows['whole'][b]:,.0f} t/s" for b in sorted(rows["bounded"])))
+rows = {m: {r["b"]: r for r in json.load(open(f"{sys.argv[1]}/self-instruct-{m}.json"))} for m in ("bounded", "whole")}
+def cell(r): return f"{r['speed_tg']:,.0f} t/s ({r['t_sampling'] * 1e6 / (r['tg'] * r['b']):,.0f} µs sampling a token)"
+print("Self-Instruct chain S_TG: " + ", ".join(
+    f"B={b} bounded {cell(rows['bounded'][b])}, {rows['bounded'][b]['whole_vocabulary_draws']} draws over the whole vocabulary / whole vocabulary {cell(rows['whole'][b])}"
+    for b in sorted(rows["bounded"])))
 PY
 )
   echo "$line"; summary+=("$line")

@@ -177,6 +177,9 @@ public sealed class GenerateTests
         Assert.Contains("Teacher:ContextPerSequence", error, StringComparison.Ordinal);
         Assert.Contains("--resume", error, StringComparison.Ordinal);
         Assert.DoesNotContain("bug in synth", refused.Stderr, StringComparison.Ordinal);
+        // Said once, in that line: no logged failure with a stack trace before it.
+        Assert.DoesNotContain("fail:", refused.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(" at SynthPipeline.", refused.Stderr, StringComparison.Ordinal);
         var db = Path.Combine(Run(dir, "ctx"), "state.db");
         var acceptedBefore = SynthProcess.StoreCount(db, "SELECT COUNT(*) FROM instructions");
         Assert.True(acceptedBefore > 0, "no instruction was accepted before the refusal");

@@ -1,3 +1,4 @@
+using SynthPipeline.Core;
 using System.Threading.Tasks.Dataflow;
 using Microsoft.Extensions.Logging;
 using SynthPipeline.Pipeline.Graph;
@@ -68,7 +69,8 @@ public sealed partial class AugmentGraph(CorpusIngest ingest, GroundedQuestionSt
                     if (!await read.SendAsync(new IngestItem(file, false), token).ConfigureAwait(false)) return;
             }, "augment", cancellationToken).ConfigureAwait(false);
         }
-        catch (GraphFaultedException e)
+        // A user error (a setting the teacher refuses, a file at fault) is reported once, in one line, by the command.
+        catch (GraphFaultedException e) when (e.InnerException is not UserErrorException)
         {
             LogRunFailed(logger, e.InnerException!);
             throw;

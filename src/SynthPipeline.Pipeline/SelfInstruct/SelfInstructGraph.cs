@@ -1,3 +1,4 @@
+using SynthPipeline.Core;
 using System.Threading.Tasks.Dataflow;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -99,7 +100,8 @@ public sealed partial class SelfInstructGraph(
                 await ProduceAsync(ask, nextPrompt, token).ConfigureAwait(false);
             }, "generation", cancellationToken).ConfigureAwait(false);
         }
-        catch (GraphFaultedException e)
+        // A user error (a setting the teacher refuses, a file at fault) is reported once, in one line, by the command.
+        catch (GraphFaultedException e) when (e.InnerException is not UserErrorException)
         {
             LogRunFailed(logger, e.InnerException!);
             throw;

@@ -48,6 +48,7 @@ public enum DecodeStatus
 public sealed unsafe class LlamaContext : IDisposable
 {
     private readonly AbortFlag _abort = new();
+    private readonly Func<bool> _aborted;
     private readonly SafeGgmlThreadpoolHandle? _threadpool;
     private readonly nint _memory;
     private GCHandle _abortHandle;
@@ -64,6 +65,7 @@ public sealed unsafe class LlamaContext : IDisposable
             threadpool.DangerousAddRef(ref _threadpoolReferenced);
             NativeMethods.LlamaAttachThreadpool(handle, threadpool.DangerousGetHandle(), threadpool.DangerousGetHandle());
         }
+        _aborted = () => _abort.Requested != 0;
         _abortHandle = GCHandle.Alloc(_abort);
         NativeApi.llama_set_abort_callback(handle, (nint)(delegate* unmanaged[Cdecl]<nint, byte>)&OnAbort, GCHandle.ToIntPtr(_abortHandle));
         _memory = NativeMethods.LlamaGetMemory(handle);
@@ -130,7 +132,18 @@ public sealed unsafe class LlamaContext : IDisposable
     public DecodeStatus Decode(LlamaBatch batch, int start, int count)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var rc = NativeMethods.LlamaDecode(Handle, batch.ToNative(start, count));
+        int rc;
+        // An aborted decode makes llama.cpp log its failure as errors on this thread; they are expected then.
+        var outer = NativeLog.DecodeAborted;
+        NativeLog.DecodeAborted = _aborted;
+        try
+        {
+            rc = NativeMethods.LlamaDecode(Handle, batch.ToNative(start, count));
+        }
+        finally
+        {
+            NativeLog.DecodeAborted = outer;
+        }
         return rc switch { 0 => DecodeStatus.Ok, 1 => DecodeStatus.NoKvSlot, 2 => DecodeStatus.Aborted, -1 => DecodeStatus.InvalidBatch, _ => DecodeStatus.Fatal };
     }
 

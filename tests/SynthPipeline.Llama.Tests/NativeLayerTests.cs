@@ -136,6 +136,32 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
     }
 
     [Fact]
+    public void Decode_Aborted_ReportsAbortedAndLogsLlamaCppsFailureBelowError()
+    {
+        var logger = new ListLogger();
+        var previous = NativeLog.Logger;
+        NativeLog.Logger = logger;
+        try
+        {
+            using var context = LlamaContext.Create(fixture.Model, new LlamaContextOptions { ContextSize = 256, Threads = 2 });
+            using var stop = new CancellationTokenSource();
+            stop.Cancel();
+            using var abort = context.AbortOn(stop.Token);
+            var prompt = fixture.Model.Vocab.Tokenize("stopped before it starts");
+            using var batch = new LlamaBatch(64);
+            for (var i = 0; i < prompt.Length; i++) batch.Add(prompt[i], i, 0, i == prompt.Length - 1);
+            Assert.Equal(DecodeStatus.Aborted, context.Decode(batch));
+        }
+        finally
+        {
+            NativeLog.Logger = previous;
+        }
+        // llama.cpp reports the abort as a failed compute; after Ctrl+C that is expected, so not an error on the console.
+        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Debug && e.Line.Contains("fail", StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(logger.Entries, e => e.Level >= LogLevel.Error);
+    }
+
+    [Fact]
     public void Create_OnTheCpuBackend_AttachesAPersistentThreadpoolThatOutlivesNothing()
     {
         var context = LlamaContext.Create(fixture.Model, new LlamaContextOptions { ContextSize = 256, Threads = 2 });
@@ -302,13 +328,19 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
     {
         public List<string> Lines { get; } = [];
 
+        public List<(LogLevel Level, string Line)> Entries { get; } = [];
+
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            lock (Lines) Lines.Add(formatter(state, exception));
+            lock (Lines)
+            {
+                Lines.Add(formatter(state, exception));
+                Entries.Add((logLevel, formatter(state, exception)));
+            }
         }
     }
 }

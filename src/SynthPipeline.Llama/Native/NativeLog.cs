@@ -20,6 +20,10 @@ internal static partial class NativeLog
 
     internal static ILogger? Logger { get; set; }
 
+    /// <summary>Set on a thread while it decodes: true once that decode has been asked to abort.</summary>
+    [ThreadStatic]
+    internal static Func<bool>? DecodeAborted;
+
     /// <summary>A warning from SynthPipeline itself about the native setup.</summary>
     internal static void Warn(string message)
     {
@@ -64,6 +68,8 @@ internal static partial class NativeLog
         if (logger is null) return;
         var mapped = level switch
         {
+            // A decode stopped by Ctrl+C or disposal reports the abort as a failed compute: not an error then.
+            LLamaLogLevel.Error when DecodeAborted?.Invoke() == true => LogLevel.Debug,
             LLamaLogLevel.Error => LogLevel.Error,
             LLamaLogLevel.Warning => LogLevel.Information,
             LLamaLogLevel.Info => LogLevel.Debug,

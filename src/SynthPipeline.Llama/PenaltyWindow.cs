@@ -13,7 +13,7 @@ internal sealed class PenaltyWindow(int lastN)
     private readonly Dictionary<int, int> _counts = [];
 
     /// <summary>Distinct tokens in the window.</summary>
-    public IReadOnlyCollection<int> Tokens => _counts.Keys;
+    public Dictionary<int, int>.KeyCollection Tokens => _counts.Keys;
 
     public void Accept(int token)
     {

@@ -40,7 +40,7 @@ internal sealed class BoundedSampler : IDisposable
         chainParams.NoPerf = true;
         try
         {
-            if (HasPenalties(settings))
+            if (settings.HasPenalties)
             {
                 _penalties = SafeLLamaSamplerChainHandle.Create(chainParams);
                 _penalties.AddPenalties(settings.PenaltyLastN, settings.RepeatPenalty, settings.FrequencyPenalty, settings.PresencePenalty);
@@ -87,15 +87,13 @@ internal sealed class BoundedSampler : IDisposable
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (settings.Grammar is not null && settings.GrammarMode == GrammarMode.EveryToken) return 0;
-        var spare = HasPenalties(settings) ? 16 : 0;
+        var spare = settings.HasPenalties ? 16 : 0;
         if (settings.IsGreedy) return 1 + spare / 2;
         if (settings.TopK is > 0 and <= TopCandidates.MaxCount) return Math.Min(TopCandidates.MaxCount, settings.TopK + spare);
         // Top-p keeps a handful of tokens of a trained model's distribution; a flatter one falls back.
         if (settings.TopK == 0 && settings.TopP < 1) return 64;
         return 0;
     }
-
-    private static bool HasPenalties(SamplingSettings s) => s.RepeatPenalty != 1 || s.PresencePenalty != 0 || s.FrequencyPenalty != 0;
 
     /// <summary>The chain's pick, not yet accepted.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -153,7 +151,8 @@ internal sealed class BoundedSampler : IDisposable
         // Top-p over the whole vocabulary: the softmax's denominator from every logit, with the penalised candidates' terms replaced.
         var max = _top[0].Logit;
         var sum = TopCandidates.SumOfExponentials(logits, max);
-        foreach (var c in candidates) sum += Math.Exp(c.Logit - max) - Math.Exp(logits[(int)c.ID] - max);
+        if (_window is not null)
+            foreach (var c in candidates) sum += Math.Exp(c.Logit - max) - Math.Exp(logits[(int)c.ID] - max);
         var mass = 0.0;
         for (var i = 0; i < settled; i++)
         {

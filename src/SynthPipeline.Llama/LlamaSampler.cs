@@ -98,7 +98,7 @@ public sealed class LlamaSampler : IDisposable
                     NativeMethods.LlamaSamplerChainAdd(grammarChain, grammar);
                 }
             }
-            if (settings.RepeatPenalty != 1 || settings.PresencePenalty != 0 || settings.FrequencyPenalty != 0)
+            if (settings.HasPenalties)
                 handle.AddPenalties(settings.PenaltyLastN, settings.RepeatPenalty, settings.FrequencyPenalty, settings.PresencePenalty);
             if (settings.IsGreedy)
             {

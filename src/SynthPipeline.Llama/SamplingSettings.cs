@@ -44,6 +44,9 @@ public sealed record SamplingSettings
 
     public bool IsGreedy => Temperature <= 0;
 
+    /// <summary>A repeat, frequency or presence penalty is set: the chain then depends on the tokens drawn before.</summary>
+    public bool HasPenalties => RepeatPenalty != 1 || PresencePenalty != 0 || FrequencyPenalty != 0;
+
     /// <exception cref="ArgumentException">A value is out of range; the message names it.</exception>
     public SamplingSettings Validate()
     {

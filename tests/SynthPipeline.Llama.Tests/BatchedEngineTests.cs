@@ -28,6 +28,19 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
             TopCandidates = topCandidates,
         });
 
+    [Fact]
+    public async Task Metrics_CountTheDrawsTheBoundedCandidatesCouldNotSettle()
+    {
+        using var engine = NewEngine(parallel: 2, backendSampling: false);
+        var prompt = DistinctPrompts(1)[0];
+        // Greedy is settled by the best candidate; top-p 0.999 without top-k needs more of the demo model's mass than
+        // its 64 best tokens hold, so each of those draws goes over the whole vocabulary.
+        await engine.GenerateAsync(Request(prompt, SamplingSettings.Greedy, 10));
+        Assert.Equal(0, engine.Metrics().WholeVocabularyDraws);
+        await engine.GenerateAsync(Request(prompt, Sampled with { TopP = 0.999f }, 10));
+        Assert.Equal(10, engine.Metrics().WholeVocabularyDraws);
+    }
+
     private int[] Tokens(string text) => [.. fixture.Model.Vocab.Tokenize(text, addSpecial: true, parseSpecial: true)];
 
     private static GenerationRequest Request(int[] prompt, SamplingSettings sampling, int maxTokens = 24) =>

@@ -121,27 +121,17 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
     [Fact]
     public void NativeLog_LoggerEnabled_ReceivesLlamaCppLines()
     {
-        var logger = new ListLogger();
-        var previous = NativeLog.Logger;
-        NativeLog.Logger = logger;
-        try
+        var logger = CaptureNativeLog(() =>
         {
             using (LlamaModel.Load(fixture.ModelPath, new LlamaModelLoadOptions { GpuLayers = 0 })) { }
-        }
-        finally
-        {
-            NativeLog.Logger = previous;
-        }
+        });
         Assert.Contains(logger.Lines, l => l.Contains("llama.cpp: ", StringComparison.Ordinal) && l.Contains("llama", StringComparison.Ordinal));
     }
 
     [Fact]
     public void Decode_Aborted_ReportsAbortedAndLogsLlamaCppsFailureBelowError()
     {
-        var logger = new ListLogger();
-        var previous = NativeLog.Logger;
-        NativeLog.Logger = logger;
-        try
+        var logger = CaptureNativeLog(() =>
         {
             using var context = LlamaContext.Create(fixture.Model, new LlamaContextOptions { ContextSize = 256, Threads = 2 });
             using var stop = new CancellationTokenSource();
@@ -151,11 +141,7 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
             using var batch = new LlamaBatch(64);
             for (var i = 0; i < prompt.Length; i++) batch.Add(prompt[i], i, 0, i == prompt.Length - 1);
             Assert.Equal(DecodeStatus.Aborted, context.Decode(batch));
-        }
-        finally
-        {
-            NativeLog.Logger = previous;
-        }
+        });
         // llama.cpp reports the abort as a failed compute; after Ctrl+C that is expected, so not an error on the console.
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Debug && e.Line.Contains("fail", StringComparison.OrdinalIgnoreCase));
         Assert.DoesNotContain(logger.Entries, e => e.Level >= LogLevel.Error);
@@ -324,11 +310,28 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
         public void Report(float value) => report(value);
     }
 
+    /// <summary>What llama.cpp logs while <paramref name="action"/> runs, through a logger put in place for it.</summary>
+    private static ListLogger CaptureNativeLog(Action action)
+    {
+        var logger = new ListLogger();
+        var previous = NativeLog.Logger;
+        NativeLog.Logger = logger;
+        try
+        {
+            action();
+        }
+        finally
+        {
+            NativeLog.Logger = previous;
+        }
+        return logger;
+    }
+
     private sealed class ListLogger : ILogger
     {
-        public List<string> Lines { get; } = [];
-
         public List<(LogLevel Level, string Line)> Entries { get; } = [];
+
+        public IEnumerable<string> Lines => Entries.Select(e => e.Line);
 
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -336,11 +339,7 @@ public sealed class NativeLayerTests(DemoModelFixture fixture)
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            lock (Lines)
-            {
-                Lines.Add(formatter(state, exception));
-                Entries.Add((logLevel, formatter(state, exception)));
-            }
+            lock (Entries) Entries.Add((logLevel, formatter(state, exception)));
         }
     }
 }

@@ -41,6 +41,27 @@ public sealed class QuantizeAndShapeTests(DemoModelFixture fixture)
     }
 
     [Fact]
+    public void WriteF16_RandomShape_GivesLogitsTheStandardDeviationOfATrainedModel()
+    {
+        // A small shape with Llama 3's real vocabulary: the logits' spread over 128K tokens is what sampling meets.
+        var shape = new ModelShape("tiny", 64, 1, 4, 2, 128, 500000f, true);
+        var path = Path.Combine(TestPaths.TempDirectory("random-shape"), "tiny.gguf");
+        RandomShapeModel.WriteF16(path, shape, Path.Combine(TestPaths.LlamaSource, "models", "ggml-vocab-llama-bpe.gguf"));
+        using var model = LlamaModel.Load(path, new LlamaModelLoadOptions { GpuLayers = 0 });
+        using var context = LlamaContext.Create(model, new LlamaContextOptions { ContextSize = 64, Threads = 2 });
+        var prompt = model.Vocab.Tokenize("The weather today is");
+        using var batch = new LlamaBatch(64);
+        for (var i = 0; i < prompt.Length; i++) batch.Add(prompt[i], i, 0, i == prompt.Length - 1);
+        Assert.Equal(DecodeStatus.Ok, context.Decode(batch));
+        var logits = context.Logits(prompt.Length - 1).ToArray();
+        Assert.Equal(128_256, logits.Length);
+        var mean = logits.Average();
+        var deviation = Math.Sqrt(logits.Average(l => (l - mean) * (l - mean)));
+        // Uniform weights alone gave 0.5 for the 1B shape (top-p 0.5 then kept 38,000 tokens).
+        Assert.InRange(deviation, RandomShapeModel.LogitStandardDeviation * 0.8, RandomShapeModel.LogitStandardDeviation * 1.2);
+    }
+
+    [Fact]
     public void ModelShape_Llama32_1B_HasTheRealParameterCount()
     {
         // Llama-3.2-1B: 1,235,814,400 parameters with its 128,256-token vocabulary and tied embeddings.

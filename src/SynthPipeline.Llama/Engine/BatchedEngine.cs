@@ -243,7 +243,7 @@ public sealed partial class BatchedEngine : IDisposable
             Admit();
             if (_active == 0)
             {
-                Idle(TimeSpan.MinValue);
+                Idle(Timeout.InfiniteTimeSpan);
                 continue;
             }
             if (!Step()) Idle(TimeSpan.FromMilliseconds(5));
@@ -254,12 +254,11 @@ public sealed partial class BatchedEngine : IDisposable
         }
     }
 
-    /// <summary>Waits for a request or a change (at most <paramref name="limit"/>, or without limit for <see cref="TimeSpan.MinValue"/>), counting the time as idle.</summary>
+    /// <summary>Waits for a request or a change (at most <paramref name="limit"/>), counting the time as idle.</summary>
     private void Idle(TimeSpan limit)
     {
         var began = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (limit == TimeSpan.MinValue) _wake.Wait();
-        else _wake.Wait(limit);
+        _wake.Wait(limit);
         Interlocked.Add(ref _idleTicks, System.Diagnostics.Stopwatch.GetTimestamp() - began);
     }
 
@@ -379,7 +378,7 @@ public sealed partial class BatchedEngine : IDisposable
     {
         var previous = slot.Attached;
         slot.BackendSampler = false;
-        if (_backendSampling && request.Sampler.Settings is { Grammar: null } s && !HasPenalties(s))
+        if (_backendSampling && request.Sampler.Settings is { Grammar: null } s && !s.HasPenalties)
         {
             // On refusal llama.cpp has dropped the slot's previous chain as well.
             slot.BackendSampler = _context.SetBackendSampler(slot.Id, request.Sampler);
@@ -407,7 +406,6 @@ public sealed partial class BatchedEngine : IDisposable
         }
     }
 
-    private static bool HasPenalties(SamplingSettings s) => s.RepeatPenalty != 1 || s.PresencePenalty != 0 || s.FrequencyPenalty != 0;
 
     /// <summary>
     /// Gives <paramref name="target"/> the KV of the first <paramref name="length"/> positions of <paramref name="source"/>.

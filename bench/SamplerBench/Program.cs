@@ -3,7 +3,9 @@
 //   sampler: one sampler drawing repeatedly from one decoded position (the sampler's own cost, nothing else running);
 //   engine:  the batching engine generating N sequences, its sampling time per generated token (decode threads and all).
 // Each configuration runs twice in one process and the second run is reported, so that JIT tiers do not count.
-//   dotnet run -c Release --project bench/SamplerBench -- MODEL.gguf [SEQUENCES=4] [TOKENS=128] [THREADS=all]
+//   dotnet run -c Release --project bench/SamplerBench -- MODEL.gguf [SEQUENCES=4] [TOKENS=128] [THREADS=all] [CHAIN=top-k]
+// CHAIN: top-k (top-k 40, top-p 0.95, min-p 0.05, temperature 0.8) or self-instruct (top-p 0.5 without top-k,
+// temperature 0.7, presence penalty 2: what synth generate asks for its lists).
 using System.Diagnostics;
 using System.Globalization;
 using SynthPipeline.Llama;
@@ -11,15 +13,20 @@ using SynthPipeline.Llama.Engine;
 
 if (args.Length < 1)
 {
-    Console.Error.WriteLine("usage: SamplerBench MODEL.gguf [SEQUENCES] [TOKENS] [THREADS]");
+    Console.Error.WriteLine("usage: SamplerBench MODEL.gguf [SEQUENCES] [TOKENS] [THREADS] [top-k|self-instruct]");
     return 2;
 }
 var sequences = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 4;
 var tokens = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 128;
 var threads = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
 using var model = LlamaModel.Load(args[0]);
-var settings = new SamplingSettings { Temperature = 0.8f, TopK = 40, TopP = 0.95f, MinP = 0.05f, Seed = 1 };
-Console.WriteLine($"{Path.GetFileName(args[0])}: vocabulary {model.Vocab.TokenCount:N0}; top-k 40, top-p 0.95, min-p 0.05, temperature 0.8; {threads} threads");
+var (chain, settings) = (args.Length > 4 ? args[4] : "top-k") switch
+{
+    "top-k" => ("top-k 40, top-p 0.95, min-p 0.05, temperature 0.8", new SamplingSettings { Temperature = 0.8f, TopK = 40, TopP = 0.95f, MinP = 0.05f, Seed = 1 }),
+    "self-instruct" => ("top-p 0.5 without top-k, temperature 0.7, presence penalty 2", new SamplingSettings { Temperature = 0.7f, TopK = 0, TopP = 0.5f, MinP = 0, PresencePenalty = 2, Seed = 1 }),
+    var other => throw new ArgumentException($"CHAIN '{other}': top-k or self-instruct"),
+};
+Console.WriteLine($"{Path.GetFileName(args[0])}: vocabulary {model.Vocab.TokenCount:N0}; {chain}; {threads} threads");
 
 double SamplerMicroseconds(bool top)
 {

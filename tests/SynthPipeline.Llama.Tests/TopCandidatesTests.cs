@@ -51,6 +51,23 @@ public sealed class TopCandidatesTests
         Assert.Equal(ByFullSort(allMasked, 10), Select(allMasked, 10));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(40)]
+    [InlineData(128)]
+    public void Select_LargeVocabularyWithTiesOrMostlyMasked_GivesTheFirstKOfAFullSort(int k)
+    {
+        // Llama 3's vocabulary with few distinct logits (most tokens tie at the cut), and masked but for a few tokens
+        // (the first k tokens the scan starts from are -∞).
+        var random = new Random(k);
+        var ties = Enumerable.Range(0, 128_256).Select(_ => (float)random.Next(0, 4)).ToArray();
+        Assert.Equal(ByFullSort(ties, k), Select(ties, k));
+
+        var masked = Enumerable.Repeat(float.NegativeInfinity, 128_256).ToArray();
+        for (var i = 0; i < 100; i++) masked[random.Next(masked.Length)] = (float)random.NextDouble();
+        Assert.Equal(ByFullSort(masked, k), Select(masked, k));
+    }
+
     [Fact]
     public void Select_BadArguments_SayWhatIsWrong()
     {

@@ -5,6 +5,7 @@
 #   bash bench/sampling-overlap.sh MODEL LLAMA_BIN_DIR
 # Environment: NPP (128) NTG (128) NPL (1,4,16) THREADS (all cores) GPU_LAYERS (0) FA (off) REPEAT (2: configurations
 #   alternate, best of REPEAT kept, as this VM drifts between minutes) SYNTH (default: the Release build, built first) OUT (/tmp/sampling-overlap)
+#   CONFIGS ("whole top top+overlap": which of the three to run)
 # Prints a summary table last; logs and JSON stay in $OUT.
 set -euo pipefail
 model=${1:?usage: sampling-overlap.sh MODEL LLAMA_BIN_DIR}
@@ -22,7 +23,7 @@ echo "model $model; PP $npp TG $ntg B $npl; threads $threads; gpu layers $ngl; f
 
 declare -A configs=([whole]="off false" [top]="on false" [top+overlap]="on true")
 for r in $(seq 1 "$repeat"); do
-  for name in whole top top+overlap; do
+  for name in ${CONFIGS:-whole top top+overlap}; do
     read -r top overlap <<<"${configs[$name]}"
     Teacher__TopCandidates=$top Teacher__OverlapText=$overlap \
       $synth bench -m "$model" --npp "$npp" --ntg "$ntg" --npl "$npl" --sampling cpu --json "$out/synth-$name-$r.json" >"$out/synth-$name-$r.log" 2>&1

@@ -90,7 +90,8 @@ public static class RandomShapeModel
         w.WriteTo(path);
     }
 
-    // scale 0 marks a norm weight (ones); otherwise uniform noise from a cheap xorshift, seeded per tensor.
+    // scale 0 marks a norm weight (ones); otherwise uniform noise from a cheap xorshift, seeded per tensor and chunk
+    // so that the 8B shape's 8 billion values are drawn on every core.
     private static float[] Fill(ulong[] dims, int seed, float scale)
     {
         var n = checked((int)dims.Aggregate(1UL, (a, d) => a * d));
@@ -100,14 +101,19 @@ public static class RandomShapeModel
             Array.Fill(values, 1f);
             return values;
         }
-        var x = (uint)seed * 2654435761u | 1u;
-        for (var i = 0; i < n; i++)
+        const int chunk = 1 << 20;
+        Parallel.For(0, (n + chunk - 1) / chunk, c =>
         {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            values[i] = ((x >> 8) * (1f / 16777216f) * 2 - 1) * scale;
-        }
+            var x = ((uint)seed * 2654435761u) ^ ((uint)c * 2246822519u) | 1u;
+            var end = Math.Min(n, (c + 1) * chunk);
+            for (var i = c * chunk; i < end; i++)
+            {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                values[i] = ((x >> 8) * (1f / 16777216f) * 2 - 1) * scale;
+            }
+        });
         return values;
     }
 }

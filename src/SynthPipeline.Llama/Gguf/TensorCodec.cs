@@ -54,10 +54,23 @@ public static class TensorCodec
         return bytes;
     }
 
-    private static byte[] EncodeF16(ReadOnlySpan<float> values)
+    // In parallel chunks: a random 8B model converts 8 billion values before llama.cpp quantizes them.
+    private static unsafe byte[] EncodeF16(ReadOnlySpan<float> values)
     {
         var bytes = new byte[values.Length * 2];
-        for (var i = 0; i < values.Length; i++) BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), (Half)values[i]);
+        const int chunk = 1 << 20;
+        fixed (float* source = values)
+        {
+            var address = (nint)source;
+            var length = values.Length;
+            Parallel.For(0, (length + chunk - 1) / chunk, c =>
+            {
+                var start = c * chunk;
+                var from = new ReadOnlySpan<float>((float*)address + start, Math.Min(chunk, length - start));
+                var to = bytes.AsSpan(start * 2);
+                for (var i = 0; i < from.Length; i++) BinaryPrimitives.WriteHalfLittleEndian(to[(i * 2)..], (Half)from[i]);
+            });
+        }
         return bytes;
     }
 

@@ -396,6 +396,7 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
         Assert.Equal(forced[..5], result.Tokens);
         Assert.Equal(GenerationFinish.Length, result.Finish);
     }
+
     [Fact]
     public async Task GenerateAsync_WaitingRequests_AreAdmittedByPriorityThenSubmission()
     {

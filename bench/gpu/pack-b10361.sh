@@ -19,7 +19,22 @@ if [[ $(cat .device/llama-src.version 2>/dev/null) != b10361-patched-penalties ]
     && tar cJf "$root/.device/llama-src.tar.xz" --exclude='ggml/src/ggml-'{sycl,vulkan,opencl,hexagon,metal,et,webgpu,openvino,cann,virtgpu} $items)
   echo b10361-patched-penalties > .device/llama-src.version
 fi
+# synth runs on ASP.NET Core's shared framework as well (synth serve), which pack.sh's runtime leaves out: without it
+# the machine's first `dotnet synth.dll` stops at "You must install or update .NET … Microsoft.AspNetCore.App".
+if ! tar tJf .device/dotnet-runtime.tar.xz 2>/dev/null | grep -q '^shared/Microsoft.AspNetCore.App/'; then
+  d=$(dirname "$(readlink -f "$(command -v dotnet)")")
+  (cd "$d" && tar cJf "$root/.device/dotnet-runtime.tar.xz" dotnet host shared/Microsoft.NETCore.App shared/Microsoft.AspNetCore.App)
+fi
 bash ../shared/device/pack.sh "$@"
 rm -rf .device/app/*/runtimes/linux-x64/native/{avx,avx2,avx512,noavx}
 tar cJf .device/app.tar.xz -C .device app && rm -rf .device/app
+# What the machine will do first: the packed runtime starts the packed CLI (nothing of this machine's .NET involved).
+check=$(mktemp -d); trap 'rm -rf "${t:-}" "$check"' EXIT
+mkdir -p "$check/dotnet" "$check/app" && tar xJf .device/dotnet-runtime.tar.xz -C "$check/dotnet" && tar xJf .device/app.tar.xz -C "$check/app"
+for app in "$check"/app/app/*/; do
+  dll=$(ls "$app"*.runtimeconfig.json | head -1); dll=${dll%.runtimeconfig.json}.dll
+  DOTNET_ROOT="$check/dotnet" "$check/dotnet/dotnet" "$dll" --help >"$check/start.log" 2>&1 \
+    || { cat "$check/start.log" >&2; echo "pack-b10361: the packed runtime cannot start $(basename "$dll")" >&2; exit 1; }
+  echo "checked: the packed runtime starts $(basename "$dll")"
+done
 du -sh .device

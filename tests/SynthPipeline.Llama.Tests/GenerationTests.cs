@@ -2,6 +2,7 @@ using SynthPipeline.Llama.Engine;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using SynthPipeline.Llama.Teacher;
+using SynthPipeline.Llama.Gguf;
 
 namespace SynthPipeline.Llama.Tests;
 
@@ -130,6 +131,23 @@ public sealed class GenerationTests(DemoModelFixture fixture) : IDisposable
         Assert.Equal(1, received);
         var after = await _client.GetResponseAsync(Ask("ok"), new ChatOptions { MaxOutputTokens = 3, Temperature = 1, TopK = 0, TopP = 1, Seed = 1 });
         Assert.InRange(after.Usage!.OutputTokenCount!.Value, 1, 3);
+    }
+
+    [Fact]
+    public async Task GetStreamingResponseAsync_ReaderStopsEarlyWithoutCancelling_EndsTheGeneration()
+    {
+        // synth serve's handler can leave its loop on a client's cancellation before the token's callbacks have run,
+        // and its disposal of the stream unregisters them: leaving must end the sequence, not let it run to its limit.
+        // 4,000 tokens that no end of turn cuts short, where the first piece comes after about 20 ms.
+        using var client = fixture.CreateClient(contextPerSequence: DemoModel.ContextLength);
+        var options = new ChatOptions { MaxOutputTokens = 4000, AdditionalProperties = new() { [ChatOptionsMapper.IgnoreEosKey] = true } };
+        var received = 0;
+        await foreach (var u in client.GetStreamingResponseAsync(Ask("Write a long story."), options))
+        {
+            if (++received == 1) break;
+        }
+        // Without the stream ending the sequence on disposal, it would still be generating here.
+        Assert.Equal(0, client.Metrics().ActiveSequences);
     }
 
     [Fact]

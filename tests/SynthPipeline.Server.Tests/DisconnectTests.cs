@@ -8,8 +8,12 @@ using SynthPipeline.Llama.Engine;
 namespace SynthPipeline.Server.Tests;
 
 /// <summary>
-/// A client that leaves mid-stream cancels its generation. The model here streams until it is cancelled, so the test
-/// does not race a real model finishing first; that the engine ends a cancelled sequence is tested in the Llama tests.
+/// A client that leaves mid-stream ends its generation. The model here streams until it is stopped, so the test does
+/// not race a real model finishing first. The server stops it in one of two ways, whichever comes first: the request's
+/// token is cancelled, or the handler sees the cancellation flag while the token's callbacks are still running, leaves
+/// its loop and disposes the stream (which unregisters a callback not yet run). The teacher ends its sequence on
+/// either (<c>GenerationTests.GetStreamingResponseAsync_ReaderStopsEarlyWithoutCancelling_EndsTheGeneration</c> in the
+/// Llama tests, and that the engine ends a cancelled sequence there too).
 /// </summary>
 public sealed class DisconnectTests
 {
@@ -32,7 +36,7 @@ public sealed class DisconnectTests
             await cts.CancelAsync();
         }
 
-        await model.Cancelled.Task;
+        await model.Stopped.Task;
         while (server.Counters.Disconnected == 0) await Task.Delay(10);
         Assert.Equal(0, server.Counters.InFlight);
         Assert.Equal(0, server.Counters.Failed);
@@ -42,7 +46,8 @@ public sealed class DisconnectTests
     {
         public TaskCompletionSource Streaming { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Set once the stream ends: cancelled, or disposed by a reader that left.</summary>
+        public TaskCompletionSource Stopped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
             throw new NotSupportedException();
@@ -50,12 +55,18 @@ public sealed class DisconnectTests
         public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
             [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
-            using var registration = cancellationToken.Register(() => Cancelled.TrySetResult());
-            while (true)
+            try
             {
-                yield return new ChatResponseUpdate(ChatRole.Assistant, "word ");
-                Streaming.TrySetResult();
-                await Task.Delay(5, cancellationToken);
+                while (true)
+                {
+                    yield return new ChatResponseUpdate(ChatRole.Assistant, "word ");
+                    Streaming.TrySetResult();
+                    await Task.Delay(5, cancellationToken);
+                }
+            }
+            finally
+            {
+                Stopped.TrySetResult();
             }
         }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using SynthPipeline.Cli.Commands;
 using SynthPipeline.Core;
 using SynthPipeline.Core.Options;
@@ -34,17 +35,27 @@ public static class SynthApp
 
     public static async Task<int> RunAsync(string[] args)
     {
+        // Ctrl+C (and SIGTERM) cancel the commands' token; they save their state and exit with 130. The handler is ours
+        // and in place before any command runs: System.CommandLine registers its own only once the command has run up
+        // to its first real wait, and synth serve can load its model and print its address before that, so a Ctrl+C
+        // answering the address line at once met no handler and killed the process without its graceful stop.
+        using var termination = new CancellationTokenSource();
+        void Cancel(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            termination.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Cancel);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
         try
         {
             // Our own handler: a user error is one clear line and an exit code; anything else keeps its stack trace.
             return await CreateRoot().Parse(args).InvokeAsync(new InvocationConfiguration
             {
                 EnableDefaultExceptionHandler = false,
-                // Ctrl+C cancels the token and the commands save their state before exiting with 130; System.CommandLine
-                // must not cut that short after its default 2 s (rendering the loss plot alone can take longer).
-                // (null would switch its Ctrl+C handling off altogether.)
-                ProcessTerminationTimeout = TimeSpan.FromMinutes(10),
-            }).ConfigureAwait(false);
+                // Off: the registrations above own termination, and no timeout cuts a command's save short.
+                ProcessTerminationTimeout = null,
+            }, termination.Token).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // every failure ends here: a user error is one line, anything else a bug with its stack trace
         catch (Exception e)

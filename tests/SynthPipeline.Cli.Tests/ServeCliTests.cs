@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using SynthPipeline.Pipeline.Tests.Teacher;
@@ -9,21 +10,33 @@ namespace SynthPipeline.Cli.Tests;
 /// <c>synth serve</c> as a fleet member: generate and augment run against it (the demo model, over real HTTP), and a
 /// run against a remote teacher survives kill -9.
 /// </summary>
-public sealed class ServeCliTests
+public sealed partial class ServeCliTests
 {
+    // kill(2) itself: starting /bin/kill takes milliseconds, and the race this guards is in the first of them.
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SendSignal(int pid, int signal);
+
+    private const int SigInt = 2;
+
     private static string Run(string dir, string name) => Path.Combine(dir, "output", name);
 
-    /// <summary>Starts <c>synth serve --port 0</c> and reads the address it prints.</summary>
-    private static async Task<(Process Server, string Url, string Model, Func<string> Stderr)> StartServeAsync(string dir)
+    /// <summary>Starts <c>synth serve --port 0</c> and reads the address it prints; with <paramref name="interruptAtOnce"/>, sends it SIGINT the moment the line arrives.</summary>
+    private static async Task<(Process Server, string Url, string Model, Func<string> Stderr)> StartServeAsync(string dir, bool interruptAtOnce = false)
     {
         var p = SynthProcess.Start(dir, new Dictionary<string, string> { ["Teacher__FlashAttention"] = "off", ["Teacher__ParallelSequences"] = "8" }, "serve", "--port", "0");
         var stderr = new StringBuilder();
         p.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
         p.BeginErrorReadLine();
         string Errors() { lock (stderr) return stderr.ToString(); }
-        string? line;
-        do line = await p.StandardOutput.ReadLineAsync();
-        while (line is not null && !line.StartsWith("serving ", StringComparison.Ordinal));
+        // Read and signal on one thread, with no await between them: the race guarded is in the line's first milliseconds.
+        var line = await Task.Run(() =>
+        {
+            string? read;
+            do read = p.StandardOutput.ReadLine();
+            while (read is not null && !read.StartsWith("serving ", StringComparison.Ordinal));
+            if (read is not null && interruptAtOnce) Assert.Equal(0, SendSignal(p.Id, SigInt));
+            return read;
+        });
         Assert.True(line is not null, "synth serve printed no address: " + Errors());
         var parts = line!.Split(' ');
         return (p, parts[3], parts[1], Errors);
@@ -98,9 +111,10 @@ public sealed class ServeCliTests
     public async Task Serve_CtrlC_StopsListeningAndExits130()
     {
         var dir = SynthProcess.ScratchDirectory();
-        var (server, url, _, errors) = await StartServeAsync(dir);
-        // At once after the address line: a second Ctrl+C handler in the host used to swallow this one (14 of 15 tries).
-        using (var kill = Process.Start("kill", $"-INT {server.Id}")!) await kill.WaitForExitAsync();
+        // At once after the address line. A second Ctrl+C handler in the host used to swallow this one (14 of 15 tries),
+        // and before synth registered its handler ahead of every command, it met none and killed the process without
+        // the graceful stop.
+        var (server, url, _, errors) = await StartServeAsync(dir, interruptAtOnce: true);
         using (var guard = new CancellationTokenSource(TimeSpan.FromMinutes(2)))
         {
             // A guard against hanging CI, not a speed check: the server stops within a second when the signal arrives.

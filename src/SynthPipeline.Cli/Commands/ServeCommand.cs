@@ -50,7 +50,7 @@ internal static class ServeCommand
             // Scripts and tests read this line to find the port.
             await Console.Out.WriteLineAsync($"serving {options.ModelId} at {server.Address}/v1 ({(options.ApiKey is null ? "no API key" : "API key required")}); Ctrl+C stops").ConfigureAwait(false);
             // Not cancellable: the reader may answer the line with Ctrl+C at once, and a flush cancelled after the line went
-            // out ended the command before its graceful stop (exit 130 without "stopped", 1 CI run in about 10).
+            // out would end the command before its graceful stop.
             await Console.Out.FlushAsync(CancellationToken.None).ConfigureAwait(false);
             await server.WaitAsync(cancellationToken).ConfigureAwait(false);
             stderr.MarkupLine("[grey]stopped: requests in flight were ended[/]");

@@ -80,4 +80,16 @@ public sealed class GgufRoundTripTests
         Assert.Equal(a, b);
         Assert.InRange(a.Length, 10_000, 4 << 20);
     }
+
+    [Fact]
+    public void EncodeF16_MoreValuesThanOneChunk_EachValueIsItsHalfAtItsOwnPlace()
+    {
+        // The encoder converts in parallel chunks of 2^20 values; a value misplaced at a chunk's edge would show here.
+        var values = Enumerable.Range(0, (1 << 21) + 1001).Select(i => (float)Math.Sin(i * 0.001) * (1 + i % 7)).ToArray();
+        var bytes = TensorCodec.Encode(GgmlType.F16, values);
+        Assert.Equal(values.Length * 2, bytes.Length);
+        var decoded = TensorCodec.Decode(GgmlType.F16, bytes, values.Length);
+        for (var i = 0; i < values.Length; i++)
+            if (decoded[i] != (float)(Half)values[i]) Assert.Fail($"value {i}: {decoded[i]} against {(float)(Half)values[i]}");
+    }
 }

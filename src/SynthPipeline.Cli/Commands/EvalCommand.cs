@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Spectre.Console;
 using SynthPipeline.Cli.Hosting;
 using SynthPipeline.Core;
@@ -7,6 +6,7 @@ using SynthPipeline.Core.Eval;
 using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.Eval;
 using SynthPipeline.Pipeline.Loop;
+using SynthPipeline.Pipeline.State;
 using SynthPipeline.Pipeline.Teacher;
 using SynthPipeline.Training;
 
@@ -43,7 +43,7 @@ internal static class EvalCommand
             using var teacher = await TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken).ConfigureAwait(false);
             var student = parse.GetValue(baseModel) ?? layout?.Student() ?? LocalTeacher.ResolveModelPath(teacherOptions, _ => { });
             var folder = Path.GetFullPath(parse.GetValue(output) ?? (layout is not null ? Path.Combine(layout.Folder, parse.GetValue(ablate) ? "eval-ablate" : "eval")
-                : Path.Combine("output", "eval-" + DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture))));
+                : Path.Combine("output", RunFolder.TimedName("eval", TimeProvider.System))));
             var inputs = new EvalInputs(probeSet, parse.GetValue(probes) is null && layout is not null ? layout.ProbesDescription : probeFile, student, teacher.Teacher, teacherOptions, options) { TeacherModel = teacher.Engine?.Model };
             void Log(string line) => stderr.WriteLine(line);
             IReadOnlyList<StudentMetrics>? metrics;

@@ -5,6 +5,7 @@ using SynthPipeline.Cli.Hosting;
 using SynthPipeline.Training;
 using SynthPipeline.Training.Runs;
 using SynthPipeline.Core;
+using SynthPipeline.Pipeline.State;
 using SynthPipeline.Pipeline.Teacher;
 
 namespace SynthPipeline.Cli.Commands;
@@ -52,7 +53,7 @@ internal static class TrainCommand
             using var loggers = Logging.Create(configuration);
             var resumeFolder = parse.GetValue(resume);
             var folder = Path.GetFullPath(resumeFolder ?? parse.GetValue(output)
-                ?? Path.Combine("output", "train-" + TimeProvider.System.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+                ?? Path.Combine("output", RunFolder.TimedName("train", TimeProvider.System)));
             var files = parse.GetValue(data) ?? [];
             foreach (var f in files)
                 if (!File.Exists(f)) throw new UserErrorException($"training file '{f}' (--data) does not exist");

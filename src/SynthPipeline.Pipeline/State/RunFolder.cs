@@ -33,6 +33,13 @@ public sealed class RunFolder : IDisposable
 
     public RunStore Store { get; }
 
+    /// <summary>The default name of a folder a command creates: <paramref name="prefix"/>-yyyyMMdd-HHmmss in UTC.</summary>
+    public static string TimedName(string prefix, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        return prefix + "-" + time.GetUtcNow().UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+    }
+
     /// <summary>
     /// Creates a new run named <paramref name="runName"/> (or <c>run-&lt;time&gt;</c>) under <paramref name="output"/>:
     /// <paramref name="initialize"/> stores the run's settings in the prepared store, and the folder is then renamed
@@ -43,7 +50,7 @@ public sealed class RunFolder : IDisposable
     {
         ArgumentNullException.ThrowIfNull(initialize);
         ArgumentNullException.ThrowIfNull(time);
-        var name = string.IsNullOrWhiteSpace(runName) ? "run-" + time.GetUtcNow().ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) : runName;
+        var name = string.IsNullOrWhiteSpace(runName) ? TimedName("run", time) : runName;
         var final = System.IO.Path.GetFullPath(System.IO.Path.Combine(output, name));
         CheckFree(final, name);
         var staging = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(final)!, "." + name + PreparingSuffix);

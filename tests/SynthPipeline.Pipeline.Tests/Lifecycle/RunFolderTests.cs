@@ -12,6 +12,20 @@ public sealed class RunFolderTests : IDisposable
     private RunFolder Create(string name, Action<RunStore>? initialize = null) =>
         RunFolder.Create(_dir, name, RunKind.Generate, "Generate:Output", initialize ?? (s => s.SetMeta("settings", "{}")), TimeProvider.System);
 
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    [Fact]
+    public void Create_NoName_IsNamedByTheProvidersUtcTime()
+    {
+        var time = new FixedTime(new DateTimeOffset(2026, 12, 3, 23, 4, 5, TimeSpan.FromHours(-5)));
+        using var run = RunFolder.Create(_dir, null, RunKind.Generate, "Generate:Output", s => s.SetMeta("settings", "{}"), time);
+        Assert.Equal(Path.Combine(_dir, "run-20261204-040405"), run.Path);
+        Assert.Equal("eval-20261204-040405", RunFolder.TimedName("eval", time));
+    }
+
     [Fact]
     public void Create_ThenResume_OpensTheSameStoreWithNoPreparationLeft()
     {

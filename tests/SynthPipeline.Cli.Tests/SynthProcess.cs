@@ -27,7 +27,31 @@ internal static class SynthProcess
         foreach (var a in args) info.ArgumentList.Add(a);
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Teacher__", StringComparison.Ordinal)).ToList()) info.Environment.Remove(key);
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) info.Environment[k] = v;
-        return Process.Start(info)!;
+        var process = Process.Start(info)!;
+        lock (Started) Started.Add(process);
+        return process;
+    }
+
+    // A test that fails before its synth has ended (a Ctrl+C that did not land, a failed assertion) would leave it
+    // running after the test host: long runs (--count 100000) would then take CPU from every later test.
+    private static readonly List<Process> Started = [];
+
+    static SynthProcess() => AppDomain.CurrentDomain.ProcessExit += (_, _) => EndStarted();
+
+    private static void EndStarted()
+    {
+        lock (Started)
+            foreach (var p in Started)
+            {
+                try
+                {
+                    if (!p.HasExited) p.Kill();
+                }
+                catch (InvalidOperationException)
+                {
+                    // disposed by its test, or already reaped
+                }
+            }
     }
 
     public static Task<Result> RunAsync(string workingDirectory, IDictionary<string, string>? environment, params string[] args) =>

@@ -12,7 +12,7 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
     // (llama.cpp's gemv for one row, tiled gemm for several) into flipped argmaxes about once per 600 tokens here.
     // Without it 60 prompts × 48 tokens matched exactly, so these tests pin it off; the engine itself is shape-agnostic.
     private BatchedEngine NewEngine(int parallel = 8, int contextPerSequence = 512, bool prefixSharing = true, bool backendSampling = true, int prefillBudget = 0,
-        bool overlapText = true, bool topCandidates = true) =>
+        bool overlapText = true, bool topCandidates = true, int parallelSamplingMinVocabulary = TopCandidates.MinVocabulary) =>
         new(fixture.Model, new EngineOptions
         {
             ParallelSequences = parallel,
@@ -26,6 +26,7 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
             PrefillBudget = prefillBudget,
             OverlapText = overlapText,
             TopCandidates = topCandidates,
+            ParallelSamplingMinVocabulary = parallelSamplingMinVocabulary,
         });
 
     [Fact]
@@ -86,13 +87,14 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task GenerateAsync_SeededSampledRequest_SameOutputWhateverSharesTheBatch(bool backendSampling)
+    [InlineData(true, false)]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    public async Task GenerateAsync_SeededSampledRequest_SameOutputWhateverSharesTheBatch(bool backendSampling, bool samplingOnThreads)
     {
         var prompts = DistinctPrompts(9);
         var probe = prompts[0];
-        using var engine = NewEngine(parallel: 8, backendSampling: backendSampling);
+        using var engine = NewEngine(parallel: 8, backendSampling: backendSampling, parallelSamplingMinVocabulary: samplingOnThreads ? 0 : TopCandidates.MinVocabulary);
         var alone = await engine.GenerateAsync(Request(probe, Sampled, 32));
 
         var others = prompts.Skip(1).Select((p, i) => engine.GenerateAsync(Request(p, Sampled with { Seed = (uint)(99 + i) }, 8 + i * 5))).ToList();
@@ -104,6 +106,9 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
         var backend = engine.Metrics().BackendSampledTokens;
         if (backendSampling) Assert.True(backend > 0, "no token was sampled in the graph");
         else Assert.Equal(0, backend);
+        // The demo vocabulary is below the size for which sampling goes to threads, unless the test lowers it.
+        if (samplingOnThreads) Assert.True(engine.StepsSampledOnThreads > 0, "no step sampled on threads");
+        else Assert.Equal(0, engine.StepsSampledOnThreads);
     }
 
     [Fact]

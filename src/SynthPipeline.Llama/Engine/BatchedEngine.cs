@@ -41,7 +41,7 @@ public sealed partial class BatchedEngine : IDisposable
     private readonly RateMeter _rates;
     private readonly Thread _thread;
     private readonly bool _backendSampling;
-    private readonly int _samplingThreads;
+    private readonly bool _samplesOnThreads;
     private readonly ParallelOptions _parallelSampling;
     private int[] _sampled = new int[64];
     private List<AcceptedToken> _accepted = [];
@@ -54,6 +54,7 @@ public sealed partial class BatchedEngine : IDisposable
 
     /// <summary>Below this many outputs in a step, handing sampling to other threads costs more than it saves.</summary>
     private const int ParallelSamplingThreshold = 8;
+    private long _stepsSampledOnThreads;
     private long _admissions;
     private int _queueDepth;
     private int _active;
@@ -80,8 +81,12 @@ public sealed partial class BatchedEngine : IDisposable
         _logger = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _backendSampling = _options.SamplesInGraph(model.OnGpu);
-        _samplingThreads = _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
-        _parallelSampling = new ParallelOptions { MaxDegreeOfParallelism = _samplingThreads };
+        var samplingThreads = _options.Threads > 0 ? _options.Threads : Environment.ProcessorCount;
+        _parallelSampling = new ParallelOptions { MaxDegreeOfParallelism = samplingThreads };
+        // A token's sampling costs about what reading its logits costs: over a small vocabulary (the demo model's
+        // 489 tokens: 8 µs a token) handing the step to other threads costs more than it saves
+        // (bench/results/sampling-overlap.md, "Threads for sampling").
+        _samplesOnThreads = samplingThreads > 1 && model.Vocab.TokenCount >= _options.ParallelSamplingMinVocabulary;
         _context = LlamaContext.Create(model, new LlamaContextOptions
         {
             ContextSize = checked(_options.ParallelSequences * _options.ContextPerSequence),
@@ -116,6 +121,9 @@ public sealed partial class BatchedEngine : IDisposable
 
     /// <summary>Tests turn this off to send llama.cpp a batch it rejects, and check that only that request fails.</summary>
     internal bool CheckPromptTokens { get; set; } = true;
+
+    /// <summary>Steps whose CPU samplers ran on several threads (tests check which path a run took).</summary>
+    internal long StepsSampledOnThreads => Interlocked.Read(ref _stepsSampledOnThreads);
 
     public EngineOptions Options => _options;
 
@@ -566,8 +574,11 @@ public sealed partial class BatchedEngine : IDisposable
         for (var j = 0; j < n; j++)
             if (!_outputs[first + j].Slot.BackendSampler) cpuSampled++;
         // Tokens sampled in the graph only need reading back; threads pay off for the CPU samplers alone.
-        if (cpuSampled >= ParallelSamplingThreshold && _samplingThreads > 1)
+        if (cpuSampled >= ParallelSamplingThreshold && _samplesOnThreads)
+        {
             Parallel.For(0, n, _parallelSampling, j => _sampled[j] = SampleOne(_outputs[first + j], start));
+            Interlocked.Increment(ref _stepsSampledOnThreads);
+        }
         else
             for (var j = 0; j < n; j++) _sampled[j] = SampleOne(_outputs[first + j], start);
         Interlocked.Add(ref _samplingTicks, System.Diagnostics.Stopwatch.GetTimestamp() - began);

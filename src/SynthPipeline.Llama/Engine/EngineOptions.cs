@@ -66,6 +66,12 @@ public sealed record EngineOptions
     /// </summary>
     public bool OverlapText { get; init; } = true;
 
+    /// <summary>
+    /// Smallest vocabulary for which a step's CPU samplers run on several threads (tests lower it to cover that path
+    /// with the demo model).
+    /// </summary>
+    internal int ParallelSamplingMinVocabulary { get; init; } = Llama.TopCandidates.MinVocabulary;
+
     /// <summary>Reuse the KV of a prompt prefix another sequence already computed instead of computing it again.</summary>
     public bool PrefixSharing { get; init; } = true;
 

@@ -5,7 +5,7 @@
 #   bash bench/sampling-overlap.sh MODEL LLAMA_BIN_DIR
 # Environment: NPP (128) NTG (128) NPL (1,4,16) THREADS (all cores) GPU_LAYERS (0) FA (off) REPEAT (2: configurations
 #   alternate, best of REPEAT kept, as this VM drifts between minutes) SYNTH (default: the Release build, built first) OUT (/tmp/sampling-overlap)
-#   CONFIGS ("whole top top+overlap": which of the three to run)
+#   CONFIGS ("whole top top+overlap"; also topk-in-graph: which to run)
 # Prints a summary table last; logs and JSON stay in $OUT.
 set -euo pipefail
 model=${1:?usage: sampling-overlap.sh MODEL LLAMA_BIN_DIR}
@@ -21,12 +21,13 @@ export Teacher__Threads=$threads Teacher__GpuLayers=$ngl Teacher__FlashAttention
   Teacher__BatchSize=${BATCH:-2048} Teacher__MicroBatchSize=${UBATCH:-512}
 echo "model $model; PP $npp TG $ntg B $npl; threads $threads; gpu layers $ngl; flash attention $fa; CPU samplers top-k 40, top-p 0.95, temperature 0.8"
 
-declare -A configs=([whole]="off false" [top]="on false" [top+overlap]="on true")
+# topk-in-graph: the top-k cut in the compute graph (only k logits a token leave the device), the rest of the chain on the CPU.
+declare -A configs=([whole]="off false cpu" [top]="on false cpu" [top+overlap]="on true cpu" [topk-in-graph]="on true topkingraph")
 for r in $(seq 1 "$repeat"); do
   for name in ${CONFIGS:-whole top top+overlap}; do
-    read -r top overlap <<<"${configs[$name]}"
+    read -r top overlap sampling <<<"${configs[$name]}"
     Teacher__TopCandidates=$top Teacher__OverlapText=$overlap \
-      $synth bench -m "$model" --npp "$npp" --ntg "$ntg" --npl "$npl" --sampling cpu --json "$out/synth-$name-$r.json" >"$out/synth-$name-$r.log" 2>&1
+      $synth bench -m "$model" --npp "$npp" --ntg "$ntg" --npl "$npl" --sampling "$sampling" --json "$out/synth-$name-$r.json" >"$out/synth-$name-$r.log" 2>&1
   done
   "$bin/llama-batched-bench" -m "$model" -c $(( max_b * (npp + ntg + 1) )) -b "${BATCH:-2048}" -ub "${UBATCH:-512}" -npp "$npp" -ntg "$ntg" \
     -npl "$npl" -t "$threads" -ngl "$ngl" -fa "$fa" --output-format jsonl 2>"$out/batched-bench-$r.log" | grep '^{' > "$out/batched-bench-$r.jsonl" || true

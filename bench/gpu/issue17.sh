@@ -6,7 +6,8 @@
 #   bash .device/gpu-env.sh bash bench/gpu/issue17.sh                               (there, carrying .device)
 # Parts, in order (PARTS to choose; each prints its table, and a summary comes last):
 #   engine    1B shape, B 16,64,128,256, PP/TG 256: CPU samplers over the whole vocabulary, over the top candidates,
-#             and with text overlapped with decode, and in-graph sampling; against llama-batched-bench
+#             with text overlapped with decode, with the top-k cut in the graph (topk-in-graph), and in-graph
+#             sampling (GRAPH=1); against llama-batched-bench
 #             (bar: S_TG >= 0.9x at every B, top-k 40 / top-p 0.95 / temperature 0.8); then Self-Instruct's chain
 #             (top-p 0.5, presence 2) at B 64,256 with bounded candidates and over the whole vocabulary
 #   grammar   1B shape, B 64: a permissive grammar, grammar-first and every-token, against no grammar (bar: >= 0.8x)
@@ -21,7 +22,8 @@
 # (rerun those with PARTS in a second call), and the generate runs shorten to what is left. Set it before gpu-env.sh,
 # so the llama.cpp build counts:  DEADLINE=$(( $(date +%s) + 570 )) bash .device/gpu-env.sh bash bench/gpu/issue17.sh
 # Trimmed to fit the 15 minutes: the engine part runs the CPU samplers as before the issue (whole) and as now
-# (top+overlap) (CONFIGS="whole top top+overlap" adds the top candidates without the overlap), in-graph sampling only
+# (top+overlap), and the top-k cut in the graph with the rest of the chain on the CPU (topk-in-graph: only k logits a
+# token leave the GPU) (CONFIGS="whole top top+overlap" adds the top candidates without the overlap), in-graph sampling only
 # with GRAPH=1; the pipeline part runs PrefillBudget 0 (PIPE_BUDGETS="0 512" adds a budget).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,10 +53,10 @@ fits() {
   skipped+=("$1"); echo "skipped $1: ${l} s left before DEADLINE, it needs about $2"; return 1
 }
 
-if [[ $parts == *engine* ]] && fits engine "${ENGINE_NEEDS:-240}"; then
+if [[ $parts == *engine* ]] && fits engine "${ENGINE_NEEDS:-280}"; then
   m=$(model "$small")
   NPP=$npp NTG=$ntg NPL=${NPL:-16,64,128,256} GPU_LAYERS=99 FA=on THREADS=${THREADS:-16} REPEAT=1 SYNTH="$synth" OUT="$out/engine" \
-    CONFIGS=${CONFIGS:-whole top+overlap} bash bench/sampling-overlap.sh "$m" "$(dirname "$(command -v llama-batched-bench)")" | tail -8
+    CONFIGS=${CONFIGS:-whole top+overlap topk-in-graph} bash bench/sampling-overlap.sh "$m" "$(dirname "$(command -v llama-batched-bench)")" | tail -8
   if [[ ${GRAPH:-0} == 1 ]]; then
     Teacher__Sampling=graph $synth bench -m "$m" --npp "$npp" --ntg "$ntg" --npl "${NPL:-16,64,128,256}" --sampling graph --json "$out/engine/graph.json" | tail -6
   fi

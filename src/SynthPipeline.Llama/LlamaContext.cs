@@ -173,6 +173,9 @@ public sealed unsafe class LlamaContext : IDisposable
     /// <summary>True when the last decode sampled output <paramref name="index"/> in the graph (backend sampling).</summary>
     public bool HasBackendSample(int index) => NativeMethods.LlamaGetSampledTokenIth(Handle, index) >= 0;
 
+    /// <summary>Candidates an attached chain's in-graph cut left for batch index <paramref name="index"/> (0: none, the logits are whole).</summary>
+    public int BackendCandidates(int index) => (int)NativeMethods.LlamaGetSampledCandidatesCountIth(Handle, index);
+
     public void ClearMemory() => Handle.MemoryClear(true);
 
     /// <summary>Removes positions [p0, p1) of a sequence (-1 = open end). Removing a whole sequence always succeeds.</summary>

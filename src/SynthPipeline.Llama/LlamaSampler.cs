@@ -57,8 +57,30 @@ public sealed class LlamaSampler : IDisposable
     /// <summary>Draws the bounded candidates could not settle (a distribution too flat for top-p's mass, penalties pushing the top-k below the cut), made over the whole vocabulary.</summary>
     public long WholeVocabularyDraws => _bounded?.WholeVocabularyDraws ?? 0;
 
-    /// <summary>Set while the chain is attached to a context for in-graph sampling: its tokens then come from the graph.</summary>
+    /// <summary>
+    /// Set while the context computes this chain's first step in the graph: the whole chain attached for in-graph
+    /// sampling (its tokens come from the graph), or a <see cref="TopKOnly"/> chain attached for it (llama.cpp's
+    /// sampling then runs this chain over the k candidates the graph left).
+    /// </summary>
     internal bool InGraph { get; set; }
+
+    /// <summary>The top-k cut that may run in the graph ahead of this chain with the same token drawn: the chain's k (1 when greedy), or 0 where penalties or a grammar must see the whole vocabulary first, or the chain has no top-k.</summary>
+    internal int GraphTopK => _grammar is null && !Settings.HasPenalties ? Settings.IsGreedy ? 1 : Settings.TopK : 0;
+
+    /// <summary>Made by <see cref="TopKOnly"/>: a cut for the graph, which draws nothing itself.</summary>
+    internal bool IsTopKOnly { get; private init; }
+
+    /// <summary>A chain holding only a top-k cut, attached to a context so the graph keeps k candidates a token.</summary>
+    internal static LlamaSampler TopKOnly(int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        LlamaLibrary.EnsureInitialized();
+        var chainParams = LLamaSamplerChainParams.Default();
+        chainParams.NoPerf = true;
+        var handle = SafeLLamaSamplerChainHandle.Create(chainParams);
+        handle.AddTopK(k);
+        return new LlamaSampler(handle, null, new SamplingSettings { TopK = k }, null) { IsTopKOnly = true };
+    }
 
     /// <summary>Samplers in all, the grammar included.</summary>
     public int Count => Handle.Count + (_grammar is null ? 0 : 1);

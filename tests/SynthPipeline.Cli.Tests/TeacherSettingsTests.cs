@@ -29,6 +29,19 @@ public sealed class TeacherSettingsTests
         Assert.True(teacher.UsesLocalModel);
     }
 
+    [Theory]
+    [InlineData("topkingraph", true, false)]
+    [InlineData("graph", false, true)]
+    [InlineData("cpu", false, false)]
+    [InlineData("auto", false, null)]
+    public void Teacher_SamplingByName_ReachesTheEngine(string value, bool topKInGraph, bool? backendSampling)
+    {
+        var engine = SynthPipeline.Pipeline.Teacher.LocalTeacher.ToEngineOptions(Bind(new() { ["Teacher:Sampling"] = value }).Validate());
+        Assert.Equal(topKInGraph, engine.TopKInGraph);
+        Assert.Equal(backendSampling, engine.BackendSampling);
+        Assert.Empty(engine.Problems());
+    }
+
     [Fact]
     public void Teacher_RoleNamingAMissingEndpoint_IsAnErrorNamingTheKeyAndTheEndpoints()
     {

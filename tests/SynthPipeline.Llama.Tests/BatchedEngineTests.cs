@@ -12,7 +12,7 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
     // (llama.cpp's gemv for one row, tiled gemm for several) into flipped argmaxes about once per 600 tokens here.
     // Without it 60 prompts × 48 tokens matched exactly, so these tests pin it off; the engine itself is shape-agnostic.
     private BatchedEngine NewEngine(int parallel = 8, int contextPerSequence = 512, bool prefixSharing = true, bool backendSampling = true, int prefillBudget = 0,
-        bool overlapText = true, bool topCandidates = true, int parallelSamplingMinVocabulary = TopCandidates.MinVocabulary) =>
+        bool overlapText = true, bool topCandidates = true, int parallelSamplingMinVocabulary = TopCandidates.MinVocabulary, bool topKInGraph = false) =>
         new(fixture.Model, new EngineOptions
         {
             ParallelSequences = parallel,
@@ -27,6 +27,7 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
             OverlapText = overlapText,
             TopCandidates = topCandidates,
             ParallelSamplingMinVocabulary = parallelSamplingMinVocabulary,
+            TopKInGraph = topKInGraph,
         });
 
     [Fact]
@@ -109,6 +110,33 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
         // The demo vocabulary is below the size for which sampling goes to threads, unless the test lowers it.
         if (samplingOnThreads) Assert.True(engine.StepsSampledOnThreads > 0, "no step sampled on threads");
         else Assert.Equal(0, engine.StepsSampledOnThreads);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_TopKInGraph_DrawsTheCpuChainsTokensFromTheCutAndLeavesPenalisedRequestsOnTheCpu()
+    {
+        // Three slots for eight requests, so slots change between a cut of 20, one of 5, and none (penalties).
+        var prompts = DistinctPrompts(8);
+        var topK = Sampled with { TopK = 20, MinP = 0.05f };
+        SamplingSettings For(int i) => (i % 4) switch
+        {
+            0 or 1 => topK with { Seed = (uint)(7 + i) },
+            2 => topK with { TopK = 5, Seed = (uint)(7 + i) },
+            _ => topK with { PresencePenalty = 1.5f, Seed = (uint)(7 + i) },
+        };
+        using var cpu = NewEngine(parallel: 3, backendSampling: false, topCandidates: false);
+        using var cut = NewEngine(parallel: 3, backendSampling: false, topKInGraph: true);
+
+        var expected = await Task.WhenAll(prompts.Select((p, i) => cpu.GenerateAsync(Request(p, For(i), 24))));
+        var actual = await Task.WhenAll(prompts.Select((p, i) => cut.GenerateAsync(Request(p, For(i), 24))));
+
+        for (var i = 0; i < prompts.Count; i++) Assert.Equal(expected[i].Tokens, actual[i].Tokens);
+        // Every token of the six requests without penalties came from the graph's candidates, none of the others'.
+        Assert.Equal(6 * 24, cut.Metrics().GraphCutDraws);
+        Assert.Equal(0, cpu.Metrics().GraphCutDraws);
+        Assert.Equal(0, cut.Metrics().BackendSampledTokens);
+        var both = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => new EngineOptions { TopKInGraph = true, BackendSampling = true }.Validate());
+        Assert.Contains("Teacher:Sampling", both.Message, StringComparison.Ordinal);
     }
 
     [Fact]

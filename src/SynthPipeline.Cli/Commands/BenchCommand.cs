@@ -26,7 +26,7 @@ internal static class BenchCommand
         var topK = new Option<int>("--top-k") { Description = "Top-k before top-p (llama.cpp's default 40; 0 = off)", DefaultValueFactory = _ => 40 };
         var presence = new Option<float>("--presence-penalty") { Description = "Presence penalty over the last 64 tokens (Self-Instruct asks 1.5-2; 0 = off)" };
         var seed = new Option<int>("--seed") { Description = "Seed of prompts and samplers", DefaultValueFactory = _ => 1 };
-        var samplingPath = new Option<SamplingMode?>("--sampling") { Description = "graph, cpu or auto (overrides Teacher:Sampling)" };
+        var samplingPath = new Option<SamplingMode?>("--sampling") { Description = "graph, cpu, topkingraph or auto (overrides Teacher:Sampling)" };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the rows to this JSON file" };
         var grammar = new Option<FileInfo?>("--grammar-file") { Description = "Constrain every sequence with this GBNF grammar" };
         var grammarMode = new Option<GrammarMode>("--grammar-mode") { Description = "First (check the pick, resample if refused) or EveryToken", DefaultValueFactory = _ => GrammarMode.First };
@@ -57,7 +57,7 @@ internal static class BenchCommand
             var o = Console.Out;
             await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"model: {llama.Description} ({path}); sampling: top-k {sampling.TopK}, top-p {sampling.TopP}, temperature {sampling.Temperature}{(sampling.PresencePenalty != 0 ? $", presence {sampling.PresencePenalty}" : "")}, seeded{(sampling.Grammar is null ? "" : $", grammar ({sampling.GrammarMode})")}; " +
-                $"{(engine.BackendSampling switch { true => "in-graph", false => "CPU", null => $"auto (in-graph up to {EngineOptions.MaxParallelForBackendSampling} sequences)" })} sampling; n_batch {engine.BatchSize}, n_ubatch {engine.MicroBatchSize}")).ConfigureAwait(false);
+                $"{(engine.TopKInGraph ? "top-k in the graph, the rest of the chain on the CPU" : engine.BackendSampling switch { true => "in-graph", false => "CPU", null => $"auto (in-graph up to {EngineOptions.MaxParallelForBackendSampling} sequences)" })} sampling; n_batch {engine.BatchSize}, n_ubatch {engine.MicroBatchSize}")).ConfigureAwait(false);
             await o.WriteLineAsync("|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s | in-graph |").ConfigureAwait(false);
             await o.WriteLineAsync("|-------|--------|------|--------|----------|----------|----------|----------|----------|----------|----------|").ConfigureAwait(false);
             var rows = new List<EngineBenchmarkRow>();

@@ -16,7 +16,7 @@ internal static class BenchJson
             t = r.TotalSeconds, speed = r.TotalTokensPerSecond, in_graph_share = r.BackendSampledShare, speed_gen_e2e = r.EndToEndGeneratedTokensPerSecond,
             n_vocab = model.Vocab.TokenCount, graph_sampling = (engine with { ParallelSequences = r.Parallel }).SamplesInGraph(model.OnGpu),
             t_decode = r.DecodeSeconds, t_sampling = r.SamplingSeconds, t_text = r.TextSeconds, whole_vocabulary_draws = r.WholeVocabularyDraws,
-            top_candidates = engine.TopCandidates, overlap_text = engine.OverlapText,
+            top_candidates = engine.TopCandidates, overlap_text = engine.OverlapText, top_k_in_graph = engine.TopKInGraph, graph_cut_draws = r.GraphCutDraws,
         }), new JsonSerializerOptions { WriteIndented = true });
         return File.WriteAllTextAsync(file.FullName, text, cancellationToken);
     }

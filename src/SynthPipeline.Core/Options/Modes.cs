@@ -11,13 +11,17 @@ public enum Switch
     Off,
 }
 
-/// <summary>Where tokens are sampled: in the compute graph, on the CPU, or chosen per device and parallelism. Bound by name.</summary>
+/// <summary>
+/// Where tokens are sampled: in the compute graph, on the CPU, or chosen per device and parallelism; or the top-k cut
+/// in the graph and the rest of the chain on the CPU over those k candidates (<see cref="TopKInGraph"/>). Bound by name.
+/// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<SamplingMode>))]
 public enum SamplingMode
 {
     Auto,
     Graph,
     Cpu,
+    TopKInGraph,
 }
 
 /// <summary>Element type of the engine's KV cache. Bound by name (f16, bf16, f32, q8_0, q4_0).</summary>

@@ -87,7 +87,7 @@ public sealed class TeacherOptions
     /// <summary>Flash attention: auto, on or off.</summary>
     public Switch FlashAttention { get; set; } = Switch.Auto;
 
-    /// <summary>Where tokens are sampled: graph (inside the compute graph, where a request's sampler allows it), cpu, or auto (graph on a GPU for at most 4 parallel sequences, where it measured faster).</summary>
+    /// <summary>Where tokens are sampled: graph (inside the compute graph, where a request's sampler allows it), cpu, auto (graph on a GPU for at most 4 parallel sequences, where it measured faster), or topkingraph (a top-k chain's cut in the graph, so only k logits a token leave the device; the rest of the chain on the CPU).</summary>
     public SamplingMode Sampling { get; set; } = SamplingMode.Auto;
 
     /// <summary>CPU sampling runs the chain over bounded candidates (the best logits and the penalised tokens) instead of the whole vocabulary where that draws the same token: auto (vocabularies of 16,384 tokens or more), on, or off (llama.cpp's full-vocabulary path).</summary>
@@ -158,5 +158,5 @@ public sealed class TeacherOptions
     }
 
     /// <summary>In-graph sampling as a tri-state: null = auto.</summary>
-    public bool? GraphSampling => Sampling switch { SamplingMode.Graph => true, SamplingMode.Cpu => false, _ => null };
+    public bool? GraphSampling => Sampling switch { SamplingMode.Graph => true, SamplingMode.Cpu or SamplingMode.TopKInGraph => false, _ => null };
 }

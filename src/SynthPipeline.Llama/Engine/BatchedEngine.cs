@@ -55,6 +55,7 @@ public sealed partial class BatchedEngine : IDisposable
     /// <summary>Below this many outputs in a step, handing sampling to other threads costs more than it saves.</summary>
     private const int ParallelSamplingThreshold = 8;
     private long _stepsSampledOnThreads;
+    private long _drawsFromGraphCandidates;
     private long _admissions;
     private int _queueDepth;
     private int _active;
@@ -125,6 +126,7 @@ public sealed partial class BatchedEngine : IDisposable
     /// <summary>Steps whose CPU samplers ran on several threads (tests check which path a run took).</summary>
     internal long StepsSampledOnThreads => Interlocked.Read(ref _stepsSampledOnThreads);
 
+
     public EngineOptions Options => _options;
 
     /// <summary>Requests whose sampler allows it are sampled in the compute graph.</summary>
@@ -194,6 +196,7 @@ public sealed partial class BatchedEngine : IDisposable
             SamplingSeconds = Seconds(ref _samplingTicks),
             TextSeconds = Seconds(ref _textTicks),
             IdleSeconds = Seconds(ref _idleTicks),
+            GraphCutDraws = Interlocked.Read(ref _drawsFromGraphCandidates),
             WholeVocabularyDraws = Interlocked.Read(ref _wholeVocabularyDraws),
         };
     }
@@ -378,15 +381,26 @@ public sealed partial class BatchedEngine : IDisposable
     }
 
     /// <summary>
-    /// Attaches the request's chain for in-graph sampling, or detaches the slot's previous one. Every attach or detach
-    /// makes llama.cpp re-plan its graph, so a finished request's chain stays attached to its idle slot (and alive)
-    /// until the slot's next request replaces it: one re-plan per request instead of two.
+    /// Attaches the request's chain for in-graph sampling (or a top-k cut ahead of it), or detaches the slot's previous
+    /// one. Every attach or detach makes llama.cpp re-plan its graph, so a finished request's chain stays attached to its
+    /// idle slot (and alive) until the slot's next request replaces it: one re-plan per request instead of two; a top-k
+    /// cut stays for every later request with the same k.
     /// </summary>
     private void AttachSampler(EngineSequence slot, EngineRequest request)
     {
         var previous = slot.Attached;
         slot.BackendSampler = false;
-        if (_backendSampling && request.Sampler.Settings is { Grammar: null } s && !s.HasPenalties)
+        if (_options.TopKInGraph && request.Sampler.GraphTopK is > 0 and var k)
+        {
+            if (previous is not { IsTopKOnly: true } || previous.Settings.TopK != k)
+            {
+                var cut = LlamaSampler.TopKOnly(k);
+                slot.Attached = _context.SetBackendSampler(slot.Id, cut) ? cut : null;
+                if (slot.Attached is null) cut.Dispose();
+            }
+            request.Sampler.InGraph = slot.Attached is not null;
+        }
+        else if (_backendSampling && request.Sampler.Settings is { Grammar: null } s && !s.HasPenalties)
         {
             // On refusal llama.cpp has dropped the slot's previous chain as well.
             slot.BackendSampler = _context.SetBackendSampler(slot.Id, request.Sampler);
@@ -605,6 +619,7 @@ public sealed partial class BatchedEngine : IDisposable
         if (!IsCurrent(slot, admission)) return -1;
         var token = slot.Request!.Sampler.Sample(_context, index - start);
         if (slot.BackendSampler && _context.HasBackendSample(index - start)) Interlocked.Increment(ref _backendSampled);
+        else if (slot.Attached is { IsTopKOnly: true } && _context.BackendCandidates(index - start) > 0) Interlocked.Increment(ref _drawsFromGraphCandidates);
         return token;
     }
 

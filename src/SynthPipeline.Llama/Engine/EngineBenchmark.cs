@@ -23,6 +23,9 @@ public sealed record EngineBenchmarkRow(int PromptTokens, int GeneratedTokens, i
     /// <summary>CPU draws the bounded candidates could not settle, made over the whole vocabulary.</summary>
     public long WholeVocabularyDraws { get; init; }
 
+    /// <summary>Tokens drawn from the k candidates of an in-graph top-k cut during the run.</summary>
+    public long GraphCutDraws { get; init; }
+
     /// <summary>Time on sampled tokens' text, stop sequences and callbacks during the run.</summary>
     public double TextSeconds { get; init; }
 
@@ -113,6 +116,7 @@ public static class EngineBenchmark
             SamplingSeconds = m.SamplingSeconds - warm.SamplingSeconds,
             TextSeconds = m.TextSeconds - warm.TextSeconds,
             WholeVocabularyDraws = m.WholeVocabularyDraws - warm.WholeVocabularyDraws,
+            GraphCutDraws = m.GraphCutDraws - warm.GraphCutDraws,
         };
     }
 }

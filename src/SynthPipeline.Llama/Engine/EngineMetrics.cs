@@ -47,6 +47,9 @@ public sealed record EngineMetrics(
     /// <summary>CPU draws of finished requests that bounded candidates could not settle and that went over the whole vocabulary (<see cref="LlamaSampler.WholeVocabularyDraws"/>).</summary>
     public long WholeVocabularyDraws { get; init; }
 
+    /// <summary>Tokens drawn on the CPU from the k candidates an in-graph top-k cut left (<see cref="EngineOptions.TopKInGraph"/>).</summary>
+    public long GraphCutDraws { get; init; }
+
     /// <summary>Share of KV positions held, 0 to 1.</summary>
     public double KvUse => KvPositionsCapacity == 0 ? 0 : (double)KvPositionsHeld / KvPositionsCapacity;
 }

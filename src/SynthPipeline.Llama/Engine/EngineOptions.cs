@@ -67,6 +67,14 @@ public sealed record EngineOptions
     public bool OverlapText { get; init; } = true;
 
     /// <summary>
+    /// A top-k chain's cut runs in the compute graph and only its k logits and token ids leave the device; the rest of
+    /// the request's chain (top-p, min-p, temperature, the draw) runs on the CPU over those k candidates, so the token is
+    /// the one the CPU chain over the whole vocabulary draws. Requests with penalties or a grammar, or without top-k,
+    /// sample on the CPU as before. Excludes <see cref="BackendSampling"/> = true.
+    /// </summary>
+    public bool TopKInGraph { get; init; }
+
+    /// <summary>
     /// Smallest vocabulary for which a step's CPU samplers run on several threads (tests lower it to cover that path
     /// with the demo model).
     /// </summary>
@@ -94,6 +102,7 @@ public sealed record EngineOptions
         if (Threads < 0) p.Add($"Teacher:Threads={Threads}: must be 0 (all cores) or more");
         if (PrefillBudget < 0) p.Add($"Teacher:PrefillBudget={PrefillBudget}: must be 0 (no budget) or more");
         if (MinSharedPrefix < 1) p.Add($"Teacher:MinSharedPrefix={MinSharedPrefix}: must be at least 1");
+        if (TopKInGraph && BackendSampling == true) p.Add("Teacher:Sampling: the top-k in the graph (topkingraph) and the whole chain in the graph (graph) exclude each other");
         return p;
     }
 

@@ -34,6 +34,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Llama, EntryPoint = "llama_get_sampled_token_ith")]
     internal static partial int LlamaGetSampledTokenIth(SafeLLamaContextHandle context, int index);
 
+    [LibraryImport(Llama, EntryPoint = "llama_get_sampled_candidates_count_ith")]
+    internal static partial uint LlamaGetSampledCandidatesCountIth(SafeLLamaContextHandle context, int index);
+
     [LibraryImport(Llama, EntryPoint = "llama_attach_threadpool")]
     internal static partial void LlamaAttachThreadpool(SafeLLamaContextHandle context, nint threadpool, nint threadpoolBatch);
 

@@ -91,6 +91,7 @@ public sealed class LocalTeacher : IDisposable
             KvCacheType = options.KvCacheType,
             FlashAttention = options.FlashAttention.AsNullable(),
             BackendSampling = options.GraphSampling,
+            TopKInGraph = options.Sampling == SamplingMode.TopKInGraph,
             PrefixSharing = options.PrefixSharing,
             PrefillBudget = options.PrefillBudget,
             TopCandidates = options.TopCandidates.AsNullable(),

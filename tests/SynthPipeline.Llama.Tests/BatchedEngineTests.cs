@@ -135,6 +135,11 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
         Assert.Equal(6 * 24, cut.Metrics().GraphCutDraws);
         Assert.Equal(0, cpu.Metrics().GraphCutDraws);
         Assert.Equal(0, cut.Metrics().BackendSampledTokens);
+
+        // A k of the whole vocabulary or more is no cut: drawn on the CPU.
+        var wide = topK with { TopK = 100_000 };
+        Assert.Equal((await cpu.GenerateAsync(Request(prompts[0], wide, 8))).Tokens, (await cut.GenerateAsync(Request(prompts[0], wide, 8))).Tokens);
+        Assert.Equal(6 * 24, cut.Metrics().GraphCutDraws);
         var both = Assert.Throws<SynthPipeline.Core.UserErrorException>(() => new EngineOptions { TopKInGraph = true, BackendSampling = true }.Validate());
         Assert.Contains("Teacher:Sampling", both.Message, StringComparison.Ordinal);
     }

@@ -126,7 +126,6 @@ public sealed partial class BatchedEngine : IDisposable
     /// <summary>Steps whose CPU samplers ran on several threads (tests check which path a run took).</summary>
     internal long StepsSampledOnThreads => Interlocked.Read(ref _stepsSampledOnThreads);
 
-
     public EngineOptions Options => _options;
 
     /// <summary>Requests whose sampler allows it are sampled in the compute graph.</summary>
@@ -390,7 +389,8 @@ public sealed partial class BatchedEngine : IDisposable
     {
         var previous = slot.Attached;
         slot.BackendSampler = false;
-        if (_options.TopKInGraph && request.Sampler.GraphTopK is > 0 and var k)
+        // A k that keeps the whole vocabulary cuts nothing (and ggml's top-k needs k below the row's length).
+        if (_options.TopKInGraph && request.Sampler.GraphTopK is > 0 and var k && k < _model.Vocab.TokenCount)
         {
             if (previous is not { IsTopKOnly: true } || previous.Settings.TopK != k)
             {

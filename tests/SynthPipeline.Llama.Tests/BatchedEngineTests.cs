@@ -145,6 +145,19 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
     }
 
     [Fact]
+    public async Task GenerateAsync_TopKBeyondTheVocabularyWithInGraphSampling_SamplesOnTheCpuInsteadOfAborting()
+    {
+        // ggml's top-k asserts k <= the row's length, and an assert ends the process (a whole synth serve).
+        using var engine = NewEngine(parallel: 2, backendSampling: true);
+        var prompt = DistinctPrompts(1)[0];
+        var wide = await engine.GenerateAsync(Request(prompt, Sampled with { TopK = 100_000 }, 8));
+        Assert.Equal(8, wide.Tokens.Count);
+        Assert.Equal(0, engine.Metrics().BackendSampledTokens);
+        await engine.GenerateAsync(Request(prompt, Sampled with { TopK = 40 }, 8));
+        Assert.Equal(8, engine.Metrics().BackendSampledTokens);
+    }
+
+    [Fact]
     public async Task GenerateAsync_OneOfManyCancelled_OthersOutputsUnchanged()
     {
         var prompts = DistinctPrompts(6);

@@ -389,8 +389,10 @@ public sealed partial class BatchedEngine : IDisposable
     {
         var previous = slot.Attached;
         slot.BackendSampler = false;
-        // A k that keeps the whole vocabulary cuts nothing (and ggml's top-k needs k below the row's length).
-        if (_options.TopKInGraph && request.Sampler.GraphTopK is > 0 and var k && k < _model.Vocab.TokenCount)
+        // ggml's top-k aborts the process for a k beyond the row (a client's top_k of 1000 on a 489-token model): such
+        // a chain samples on the CPU, where a k that keeps the whole vocabulary cuts nothing.
+        var vocabulary = _model.Vocab.TokenCount;
+        if (_options.TopKInGraph && request.Sampler.GraphTopK is > 0 and var k && k < vocabulary)
         {
             if (previous is not { IsTopKOnly: true } || previous.Settings.TopK != k)
             {
@@ -400,7 +402,7 @@ public sealed partial class BatchedEngine : IDisposable
             }
             request.Sampler.InGraph = slot.Attached is not null;
         }
-        else if (_backendSampling && request.Sampler.Settings is { Grammar: null } s && !s.HasPenalties)
+        else if (_backendSampling && request.Sampler.Settings is { Grammar: null } s && !s.HasPenalties && s.TopK < vocabulary)
         {
             // On refusal llama.cpp has dropped the slot's previous chain as well.
             slot.BackendSampler = _context.SetBackendSampler(slot.Id, request.Sampler);

@@ -21,9 +21,12 @@ public sealed partial class ServeCliTests
     private static string Run(string dir, string name) => Path.Combine(dir, "output", name);
 
     /// <summary>Starts <c>synth serve --port 0</c> and reads the address it prints; with <paramref name="interruptAtOnce"/>, sends it SIGINT the moment the line arrives.</summary>
-    private static async Task<(Process Server, string Url, string Model, Func<string> Stderr)> StartServeAsync(string dir, bool interruptAtOnce = false)
+    private static async Task<(Process Server, string Url, string Model, Func<string> Stderr)> StartServeAsync(string dir, bool interruptAtOnce = false,
+        IReadOnlyDictionary<string, string>? settings = null)
     {
-        var p = SynthProcess.Start(dir, new Dictionary<string, string> { ["Teacher__FlashAttention"] = "off", ["Teacher__ParallelSequences"] = "8" }, "serve", "--port", "0");
+        var environment = new Dictionary<string, string> { ["Teacher__FlashAttention"] = "off", ["Teacher__ParallelSequences"] = "8" };
+        foreach (var (k, v) in settings ?? new Dictionary<string, string>()) environment[k] = v;
+        var p = SynthProcess.Start(dir, environment, "serve", "--port", "0");
         var stderr = new StringBuilder();
         p.ErrorDataReceived += (_, e) => { lock (stderr) stderr.AppendLine(e.Data); };
         p.BeginErrorReadLine();
@@ -47,6 +50,29 @@ public sealed partial class ServeCliTests
         if (!server.HasExited) server.Kill();
         server.WaitForExit();
         server.Dispose();
+    }
+
+    [Fact]
+    public async Task Serve_TopKBeyondTheVocabularyWithInGraphSampling_AnswersAndKeepsServing()
+    {
+        // ggml's in-graph top-k asserts k <= the vocabulary (489 tokens here), and an assert would end the server.
+        var dir = SynthProcess.ScratchDirectory();
+        var (server, url, model, serverErrors) = await StartServeAsync(dir, settings: new Dictionary<string, string> { ["Teacher__Sampling"] = "graph" });
+        try
+        {
+            using var http = new HttpClient();
+            foreach (var topK in new[] { 1000, 40 })
+            {
+                var body = JsonSerializer.Serialize(new { model, messages = new[] { new { role = "user", content = "hello" } }, max_tokens = 8, top_k = topK, seed = 1 });
+                using var response = await http.PostAsync(url + "/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+                Assert.True(response.IsSuccessStatusCode, $"top_k {topK}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()} {serverErrors()}");
+            }
+            Assert.False(server.HasExited);
+        }
+        finally
+        {
+            Stop(server);
+        }
     }
 
     [Fact]

@@ -58,9 +58,9 @@ public sealed class LlamaSampler : IDisposable
     public long WholeVocabularyDraws => _bounded?.WholeVocabularyDraws ?? 0;
 
     /// <summary>
-    /// Set while the context computes this chain's first step in the graph: the whole chain attached for in-graph
-    /// sampling (its tokens come from the graph), or a <see cref="TopKOnly"/> chain attached for it (llama.cpp's
-    /// sampling then runs this chain over the k candidates the graph left).
+    /// Set when part of this chain runs in the graph: the whole chain, attached for in-graph sampling (its tokens come
+    /// from the graph), or its top-k cut, attached as a <see cref="TopKOnly"/> chain (llama.cpp's sampling then runs
+    /// this chain over the k candidates the graph left).
     /// </summary>
     internal bool InGraph { get; set; }
 

@@ -115,12 +115,13 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
     [Fact]
     public async Task GenerateAsync_TopKInGraph_DrawsTheCpuChainsTokensFromTheCutAndLeavesPenalisedRequestsOnTheCpu()
     {
-        // Three slots for eight requests, so slots change between a cut of 20, one of 5, and none (penalties).
+        // Three slots for eight requests, so slots change between cuts of 20, 1 (greedy) and 5, and none (penalties).
         var prompts = DistinctPrompts(8);
         var topK = Sampled with { TopK = 20, MinP = 0.05f };
         SamplingSettings For(int i) => (i % 4) switch
         {
-            0 or 1 => topK with { Seed = (uint)(7 + i) },
+            0 => topK with { Seed = (uint)(7 + i) },
+            1 => SamplingSettings.Greedy,
             2 => topK with { TopK = 5, Seed = (uint)(7 + i) },
             _ => topK with { PresencePenalty = 1.5f, Seed = (uint)(7 + i) },
         };

@@ -24,4 +24,14 @@ internal sealed class EngineRequest(GenerationRequest request, LlamaSampler samp
     public long Order { get; set; }
 
     public TaskCompletionSource<GenerationResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Frees what the ended request holds. A chain still <paramref name="attached"/> to its slot stays alive: the
+    /// slot's next request replaces it (see the engine's AttachSampler).
+    /// </summary>
+    public void Release(LlamaSampler? attached = null)
+    {
+        if (!ReferenceEquals(attached, Sampler)) Sampler.Dispose();
+        Registration.Dispose();
+    }
 }

@@ -30,9 +30,8 @@ internal static class AugmentCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = AppConfiguration.Build();
-            var teacherOptions = AppConfiguration.Teacher(configuration);
+            var teacherOptions = teacherFlags.Resolve(parse, configuration);
             var options = AppConfiguration.Bind<AugmentOptions>(configuration, AugmentOptions.Section);
-            teacherFlags.Apply(parse, teacherOptions);
             if (parse.GetValue(folderArgument) is { } f) options.Corpus = f;
             if (parse.GetValue(pairs) is { } p) options.Pairs = p;
             if (parse.GetValue(output) is { } o) options.Output = o;
@@ -41,7 +40,6 @@ internal static class AugmentCommand
             if (parse.GetValue(judgeVotes) is { } jv) options.JudgeVotes = jv;
             if (string.IsNullOrWhiteSpace(options.Corpus)) options.Corpus = null;
             if (string.IsNullOrWhiteSpace(options.Pairs)) options.Pairs = null;
-            teacherOptions.Validate();
             var resumeName = parse.GetValue(resume);
             if (resumeName is null) AugmentRun.CheckNew(options, teacherOptions);
             var stderr = ConsoleExtensions.ForStandardError();

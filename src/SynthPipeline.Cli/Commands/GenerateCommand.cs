@@ -28,15 +28,13 @@ internal static class GenerateCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var configuration = AppConfiguration.Build();
-            var teacherOptions = AppConfiguration.Teacher(configuration);
+            var teacherOptions = teacherFlags.Resolve(parse, configuration);
             var options = AppConfiguration.Bind<GenerateOptions>(configuration, GenerateOptions.Section);
-            teacherFlags.Apply(parse, teacherOptions);
             if (parse.GetValue(seeds) is { } s) options.Seeds = s;
             if (parse.GetValue(count) is { } c) options.Count = c;
             if (parse.GetValue(output) is { } o) options.Output = o;
             if (parse.GetValue(runName) is { } r) options.RunName = r;
             if (parse.GetValue(includeSeeds)) options.IncludeSeedTasks = true;
-            teacherOptions.Validate();
             options.Validate();
             if (parse.GetValue(dryRun))
             {

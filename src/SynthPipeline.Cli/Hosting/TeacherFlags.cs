@@ -33,7 +33,7 @@ internal sealed class TeacherFlags
         return teacher;
     }
 
-    public void Apply(ParseResult parse, TeacherOptions teacher)
+    private void Apply(ParseResult parse, TeacherOptions teacher)
     {
         ArgumentNullException.ThrowIfNull(parse);
         ArgumentNullException.ThrowIfNull(teacher);

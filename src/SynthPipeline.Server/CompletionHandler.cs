@@ -12,7 +12,7 @@ namespace SynthPipeline.Server;
 
 /// <summary>
 /// <c>POST /v1/chat/completions</c> and <c>POST /v1/completions</c>: reads and validates the body, runs it on the
-/// engine and answers whole or as server-sent events. A client that disconnects cancels its sequence (the request's
+/// engine (each of its <c>n</c> choices as its own sequence) and answers whole or as server-sent events. A client that disconnects cancels its sequence (the request's
 /// abort token reaches the engine). Refusals are 400s in OpenAI's error shape naming the field; a prompt over the
 /// context is refused before any byte of an answer is sent.
 /// </summary>
@@ -86,8 +86,9 @@ internal sealed partial class CompletionHandler(IChatClient model, string modelI
 
     private async Task AnswerAsync(HttpContext http, ServedRequest request)
     {
-        var response = await model.GetResponseAsync(request.Messages, request.Options, http.RequestAborted).ConfigureAwait(false);
-        var json = OpenAiJson.Response(request.Api, Id(request.Api), time.GetUtcNow().ToUnixTimeSeconds(), modelId, response.Text, response.FinishReason, response.Usage);
+        var responses = await ChoiceFanOut.ResponsesAsync(model, request, http.RequestAborted).ConfigureAwait(false);
+        var json = OpenAiJson.Response(request.Api, Id(request.Api), time.GetUtcNow().ToUnixTimeSeconds(), modelId,
+            [.. responses.Select(r => (r.Text, r.FinishReason))], OpenAiJson.Combined([.. responses.Select(r => r.Usage)]));
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(json.ToJsonString(), http.RequestAborted).ConfigureAwait(false);
     }
@@ -97,25 +98,31 @@ internal sealed partial class CompletionHandler(IChatClient model, string modelI
         var id = Id(request.Api);
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var ct = http.RequestAborted;
-        var updates = model.GetStreamingResponseAsync(request.Messages, request.Options, ct).GetAsyncEnumerator(ct);
+        var updates = ChoiceFanOut.UpdatesAsync(model, request, ct).GetAsyncEnumerator(ct);
         await using var _ = updates.ConfigureAwait(false);
         // The first piece comes before any header, so a prompt over the context is still a clean 400.
         var more = await updates.MoveNextAsync().ConfigureAwait(false);
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
-        if (request.Api == ServedApi.Chat) await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, "", "assistant", null)).ConfigureAwait(false);
-        ChatFinishReason? finish = null;
-        UsageDetails? usage = null;
+        if (request.Api == ServedApi.Chat)
+            for (var i = 0; i < request.Choices; i++)
+                await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, i, "", "assistant", null)).ConfigureAwait(false);
+        var finishes = new ChatFinishReason?[request.Choices];
+        var usages = new UsageDetails?[request.Choices];
         while (more)
         {
-            var update = updates.Current;
-            if (update.Text.Length > 0) await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, update.Text, null, null)).ConfigureAwait(false);
-            finish = update.FinishReason ?? finish;
-            usage = update.Contents.OfType<UsageContent>().FirstOrDefault()?.Details ?? usage;
+            var (choice, update) = updates.Current;
+            if (update is null)
+                await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, choice, null, null, finishes[choice] ?? ChatFinishReason.Stop)).ConfigureAwait(false);
+            else
+            {
+                if (update.Text.Length > 0) await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, choice, update.Text, null, null)).ConfigureAwait(false);
+                finishes[choice] = update.FinishReason ?? finishes[choice];
+                usages[choice] = update.Contents.OfType<UsageContent>().FirstOrDefault()?.Details ?? usages[choice];
+            }
             more = await updates.MoveNextAsync().ConfigureAwait(false);
         }
-        await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, null, null, finish ?? ChatFinishReason.Stop)).ConfigureAwait(false);
-        if (request.IncludeUsage) await SendAsync(http, OpenAiJson.UsageChunk(request.Api, id, created, modelId, usage)).ConfigureAwait(false);
+        if (request.IncludeUsage) await SendAsync(http, OpenAiJson.UsageChunk(request.Api, id, created, modelId, OpenAiJson.Combined(usages))).ConfigureAwait(false);
         await http.Response.WriteAsync("data: [DONE]\n\n", ct).ConfigureAwait(false);
     }
 

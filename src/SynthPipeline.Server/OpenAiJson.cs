@@ -26,25 +26,47 @@ internal static class OpenAiJson
 
     public static string? Finish(ChatFinishReason? reason) => reason is null ? null : reason == ChatFinishReason.Length ? "length" : "stop";
 
-    /// <summary>A whole answer: a <c>chat.completion</c> or a <c>text_completion</c>.</summary>
-    public static JsonObject Response(ServedApi api, string id, long created, string model, string text, ChatFinishReason? finish, UsageDetails? usage)
+    /// <summary>A whole answer: a <c>chat.completion</c> or a <c>text_completion</c>, one choice per generated text.</summary>
+    public static JsonObject Response(ServedApi api, string id, long created, string model, IReadOnlyList<(string Text, ChatFinishReason? Finish)> choices, UsageDetails? usage)
     {
-        var choice = api == ServedApi.Chat
-            ? new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text }, ["finish_reason"] = Finish(finish) }
-            : new JsonObject { ["index"] = 0, ["text"] = text, ["logprobs"] = null, ["finish_reason"] = Finish(finish) };
+        var array = new JsonArray();
+        for (var i = 0; i < choices.Count; i++)
+        {
+            var (text, finish) = choices[i];
+            array.Add(api == ServedApi.Chat
+                ? new JsonObject { ["index"] = i, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text }, ["finish_reason"] = Finish(finish) }
+                : new JsonObject { ["index"] = i, ["text"] = text, ["logprobs"] = null, ["finish_reason"] = Finish(finish) });
+        }
         return new()
         {
             ["id"] = id,
             ["object"] = api == ServedApi.Chat ? "chat.completion" : "text_completion",
             ["created"] = created,
             ["model"] = model,
-            ["choices"] = new JsonArray(choice),
+            ["choices"] = array,
             ["usage"] = Usage(usage),
         };
     }
 
-    /// <summary>One streamed piece; <paramref name="text"/> null with a finish reason is the last choice chunk.</summary>
-    public static JsonObject Chunk(ServedApi api, string id, long created, string model, string? text, string? role, ChatFinishReason? finish)
+    /// <summary>
+    /// The usage of a request's choices together: the prompt once (as OpenAI counts it for <c>n</c> above 1; the
+    /// choices share its KV), the completions summed.
+    /// </summary>
+    public static UsageDetails? Combined(IReadOnlyList<UsageDetails?> choices)
+    {
+        if (choices.Count == 1) return choices[0];
+        var first = choices.FirstOrDefault(u => u is not null);
+        if (first is null) return null;
+        return new UsageDetails
+        {
+            InputTokenCount = first.InputTokenCount,
+            CachedInputTokenCount = first.CachedInputTokenCount,
+            OutputTokenCount = choices.Sum(u => u?.OutputTokenCount ?? 0),
+        };
+    }
+
+    /// <summary>One streamed piece of choice <paramref name="index"/>; <paramref name="text"/> null with a finish reason is that choice's last chunk.</summary>
+    public static JsonObject Chunk(ServedApi api, string id, long created, string model, int index, string? text, string? role, ChatFinishReason? finish)
     {
         JsonObject choice;
         if (api == ServedApi.Chat)
@@ -52,11 +74,11 @@ internal static class OpenAiJson
             var delta = new JsonObject();
             if (role is not null) delta["role"] = role;
             if (text is not null) delta["content"] = text;
-            choice = new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = Finish(finish) };
+            choice = new JsonObject { ["index"] = index, ["delta"] = delta, ["finish_reason"] = Finish(finish) };
         }
         else
         {
-            choice = new JsonObject { ["index"] = 0, ["text"] = text ?? "", ["logprobs"] = null, ["finish_reason"] = Finish(finish) };
+            choice = new JsonObject { ["index"] = index, ["text"] = text ?? "", ["logprobs"] = null, ["finish_reason"] = Finish(finish) };
         }
         return Envelope(api, id, created, model, new JsonArray(choice));
     }

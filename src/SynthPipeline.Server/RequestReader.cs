@@ -7,12 +7,15 @@ namespace SynthPipeline.Server;
 
 /// <summary>
 /// Reads an OpenAI request body into a <see cref="ServedRequest"/>, refusing anything it cannot honour with an
-/// <see cref="InvalidRequestException"/> that names the field: a wrong type, a value out of range, <c>n</c> above 1,
-/// a JSON schema the grammar compiler does not support. Unknown fields are ignored, as vLLM and llama-server do.
+/// <see cref="InvalidRequestException"/> that names the field: a wrong type, a value out of range, <c>n</c> outside 1 to
+/// <see cref="MaxChoices"/>, a JSON schema the grammar compiler does not support. Unknown fields are ignored, as vLLM and llama-server do.
 /// </summary>
 public static class RequestReader
 {
     private const int MaxStopSequences = 4;
+
+    /// <summary>The most choices one request may ask for (<c>n</c>), as OpenAI's API allows.</summary>
+    public const int MaxChoices = 128;
 
     public static ServedRequest ReadChat(JsonElement body)
     {
@@ -34,7 +37,7 @@ public static class RequestReader
         var options = Sampling(body);
         options.ResponseFormat = null;
         ResponseFormat(body, options);
-        return new ServedRequest(ServedApi.Chat, list, options, Bool(body, "stream") ?? false, IncludeUsage(body));
+        return new ServedRequest(ServedApi.Chat, list, options, Bool(body, "stream") ?? false, IncludeUsage(body)) { Choices = Choices(body) };
     }
 
     public static ServedRequest ReadCompletion(JsonElement body)
@@ -50,12 +53,14 @@ public static class RequestReader
             throw new InvalidRequestException("suffix", "'suffix' (fill-in-the-middle) is not supported");
         var options = Sampling(body);
         (options.AdditionalProperties ??= [])[ChatOptionsMapper.RawPromptKey] = true;
-        return new ServedRequest(ServedApi.Completion, [new ChatMessage(ChatRole.User, text)], options, Bool(body, "stream") ?? false, IncludeUsage(body));
+        return new ServedRequest(ServedApi.Completion, [new ChatMessage(ChatRole.User, text)], options, Bool(body, "stream") ?? false, IncludeUsage(body))
+        {
+            Choices = Choices(body),
+        };
     }
 
     private static ChatOptions Sampling(JsonElement body)
     {
-        if (Int(body, "n") is { } n && n != 1) throw new InvalidRequestException("n", "'n' must be 1: send separate requests for more choices (they share the prompt's KV)");
         var maxTokens = Int(body, "max_completion_tokens") ?? Int(body, "max_tokens");
         if (maxTokens is < 1) throw new InvalidRequestException(body.TryGetProperty("max_completion_tokens", out _) ? "max_completion_tokens" : "max_tokens", $"must be at least 1, not {maxTokens}");
         var options = new ChatOptions
@@ -132,6 +137,13 @@ public static class RequestReader
         }
         return text.ToString();
     }
+
+    private static int Choices(JsonElement body) => Int(body, "n") switch
+    {
+        null => 1,
+        >= 1 and <= MaxChoices and var n => n,
+        var n => throw new InvalidRequestException("n", $"'n' is {n}; it must be between 1 and {MaxChoices}"),
+    };
 
     private static List<string>? Stop(JsonElement body)
     {

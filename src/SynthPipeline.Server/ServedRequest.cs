@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using SynthPipeline.Llama;
 
 namespace SynthPipeline.Server;
 
@@ -18,4 +19,22 @@ public enum ServedApi
 /// <param name="Options">Sampling, limits, stop sequences and constraints for the engine.</param>
 /// <param name="Stream">Answer as server-sent events.</param>
 /// <param name="IncludeUsage">With <see cref="Stream"/>: end with a chunk carrying the token usage.</param>
-public sealed record ServedRequest(ServedApi Api, IReadOnlyList<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage);
+public sealed record ServedRequest(ServedApi Api, IReadOnlyList<ChatMessage> Messages, ChatOptions Options, bool Stream, bool IncludeUsage)
+{
+    /// <summary>Answers to generate for the one prompt (OpenAI's <c>n</c>): separate sequences sharing the prompt's KV.</summary>
+    public int Choices { get; init; } = 1;
+
+    /// <summary>
+    /// The options of choice <paramref name="index"/>: with a seed, choice i samples with seed + i, so that the choices
+    /// differ and the request as a whole is reproducible (vLLM's <c>n</c> with a seed is too); without one, each draws its own.
+    /// </summary>
+    public ChatOptions OptionsFor(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        if (index == 0 || Options.Seed is not { } seed || unchecked((uint)seed) == SamplingSettings.RandomSeed) return Options;
+        var options = Options.Clone();
+        // Modulo 2^32 - 1 keeps every choice's seed distinct and off the value that means "draw one".
+        options.Seed = (long)(((ulong)unchecked((uint)seed) + (ulong)index) % SamplingSettings.RandomSeed);
+        return options;
+    }
+}

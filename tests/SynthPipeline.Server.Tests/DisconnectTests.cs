@@ -17,13 +17,15 @@ namespace SynthPipeline.Server.Tests;
 /// </summary>
 public sealed class DisconnectTests
 {
-    [Fact]
-    public async Task ChatCompletions_ClientDisconnectsMidStream_CancelsTheGeneration()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task ChatCompletions_ClientDisconnectsMidStream_CancelsEveryChoicesGeneration(int choices)
     {
-        var model = new EndlessChatClient();
+        var model = new EndlessChatClient(choices);
         await using var server = await SynthServer.StartAsync(model, () => new EngineMetrics(0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0),
             new ServeOptions { Port = 0, ModelId = "endless" }, NullLoggerFactory.Instance, null, CancellationToken.None);
-        var body = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "Talk forever." } }, stream = true });
+        var body = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "Talk forever." } }, stream = true, n = choices });
         using var http = new HttpClient();
 
         using (var cts = new CancellationTokenSource())
@@ -42,11 +44,15 @@ public sealed class DisconnectTests
         Assert.Equal(0, server.Counters.Failed);
     }
 
-    private sealed class EndlessChatClient : IChatClient
+    /// <summary>Streams words until stopped; the tasks complete once all <paramref name="streams"/> streams have streamed, and have stopped.</summary>
+    private sealed class EndlessChatClient(int streams) : IChatClient
     {
+        private int _streaming;
+        private int _stopped;
+
         public TaskCompletionSource Streaming { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>Set once the stream ends: cancelled, or disposed by a reader that left.</summary>
+        /// <summary>Set once every stream has ended: cancelled, or disposed by a reader that left.</summary>
         public TaskCompletionSource Stopped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
@@ -55,18 +61,20 @@ public sealed class DisconnectTests
         public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
             [EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
+            var counted = false;
             try
             {
                 while (true)
                 {
                     yield return new ChatResponseUpdate(ChatRole.Assistant, "word ");
-                    Streaming.TrySetResult();
+                    if (!counted && Interlocked.Increment(ref _streaming) == streams) Streaming.TrySetResult();
+                    counted = true;
                     await Task.Delay(5, cancellationToken);
                 }
             }
             finally
             {
-                Stopped.TrySetResult();
+                if (Interlocked.Increment(ref _stopped) == streams) Stopped.TrySetResult();
             }
         }
 

@@ -8,7 +8,8 @@ namespace SynthPipeline.Server;
 /// <summary>
 /// Reads an OpenAI request body into a <see cref="ServedRequest"/>, refusing anything it cannot honour with an
 /// <see cref="InvalidRequestException"/> that names the field: a wrong type, a value out of range, <c>n</c> outside 1 to
-/// <see cref="MaxChoices"/>, a JSON schema the grammar compiler does not support. Unknown fields are ignored, as vLLM and llama-server do.
+/// <see cref="MaxChoices"/>, a JSON schema the grammar compiler does not support, or a feature it does not have (log-probabilities,
+/// logit biases, tools). Unknown fields are ignored, as vLLM and llama-server do.
 /// </summary>
 public static class RequestReader
 {
@@ -61,6 +62,7 @@ public static class RequestReader
 
     private static ChatOptions Sampling(JsonElement body)
     {
+        RefuseUnsupported(body);
         var maxTokens = Int(body, "max_completion_tokens") ?? Int(body, "max_tokens");
         if (maxTokens is < 1) throw new InvalidRequestException(body.TryGetProperty("max_completion_tokens", out _) ? "max_completion_tokens" : "max_tokens", $"must be at least 1, not {maxTokens}");
         var options = new ChatOptions
@@ -136,6 +138,25 @@ public static class RequestReader
             text.Append(value.GetString());
         }
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Fields that ask for something this server does not do are refused rather than ignored: an answer without the
+    /// log-probabilities, biases or tool calls a client asked for would look like one that honoured them.
+    /// </summary>
+    private static void RefuseUnsupported(JsonElement body)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["logprobs", "top_logprobs"])
+            if (body.TryGetProperty(name, out var v) && (v.ValueKind == JsonValueKind.True || (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && d > 0)))
+                throw new InvalidRequestException(name, $"'{name}' is not supported: synth serve does not report log-probabilities");
+        if (body.TryGetProperty("logit_bias", out var bias) && bias.ValueKind == JsonValueKind.Object && bias.EnumerateObject().Any())
+            throw new InvalidRequestException("logit_bias", "'logit_bias' is not supported: use 'grammar' or a JSON 'response_format' to constrain the answer");
+        foreach (var name in (ReadOnlySpan<string>)["tools", "functions"])
+            if (body.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0)
+                throw new InvalidRequestException(name, $"'{name}' is not supported: synth serve does not make tool calls");
+        if (body.TryGetProperty("tool_choice", out var choice) && choice.ValueKind != JsonValueKind.Null && !(choice.ValueKind == JsonValueKind.String && choice.GetString() == "none"))
+            throw new InvalidRequestException("tool_choice", "'tool_choice' is not supported: synth serve does not make tool calls");
+        if (Int(body, "best_of") is > 1) throw new InvalidRequestException("best_of", "'best_of' is not supported: ask for 'n' answers and choose among them");
     }
 
     private static int Choices(JsonElement body) => Int(body, "n") switch

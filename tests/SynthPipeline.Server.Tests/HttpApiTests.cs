@@ -29,6 +29,11 @@ public sealed class HttpApiTests(ServedModel served)
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"n":0}""", "n")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"n":129}""", "n")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"n":"two"}""", "n")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"logprobs":true}""", "logprobs")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"top_logprobs":3}""", "top_logprobs")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100}}""", "logit_bias")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}""", "tools")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tool_choice":"required"}""", "tool_choice")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"seed":1.5}""", "seed")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"stop":["a","b","c","d","e"]}""", "stop")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"presence_penalty":-3}""", "presence_penalty")]
@@ -88,6 +93,31 @@ public sealed class HttpApiTests(ServedModel served)
         Assert.Equal(6, usage.RootElement.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         using var last = JsonDocument.Parse(events[^3]["data: ".Length..]);
         Assert.Equal("length", last.RootElement.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"prompt":"Once","logprobs":5}""", "logprobs")]
+    [InlineData("""{"prompt":"Once","best_of":3}""", "best_of")]
+    [InlineData("""{"prompt":"Once","n":200}""", "n")]
+    public async Task Completions_BadOrUnsupportedField_Is400NamingIt(string body, string param)
+    {
+        using var response = await PostAsync("/completions", body);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(param, json.RootElement.GetProperty("error").GetProperty("param").GetString());
+    }
+
+    /// <summary>Clients that send these fields at their "off" values (as SDKs and proxies do) are answered.</summary>
+    [Theory]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"max_tokens":2,"logprobs":false,"top_logprobs":0}""")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"max_tokens":2,"logprobs":null,"logit_bias":{}}""")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"max_tokens":2,"tools":[],"tool_choice":"none","n":1}""")]
+    public async Task ChatCompletions_UnsupportedFeaturesLeftOff_AreAnswered(string body)
+    {
+        using var response = await PostAsync("/chat/completions", body);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
     [Fact]

@@ -49,8 +49,12 @@ internal static class ChoiceFanOut
             await pieces.Writer.WriteAsync((i, null), stop.Token).ConfigureAwait(false);
             return i;
         })).ToArray();
-        var ended = Task.WhenAll(choices).ContinueWith(_ => pieces.Writer.TryComplete(), CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // The failure itself reaches the reader through FirstFailure; reading Exception here marks it observed.
+        var ended = Task.WhenAll(choices).ContinueWith(t =>
+        {
+            _ = t.Exception;
+            pieces.Writer.TryComplete();
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
             await foreach (var piece in pieces.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false)) yield return piece;

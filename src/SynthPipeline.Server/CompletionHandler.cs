@@ -12,9 +12,9 @@ namespace SynthPipeline.Server;
 
 /// <summary>
 /// <c>POST /v1/chat/completions</c> and <c>POST /v1/completions</c>: reads and validates the body, runs it on the
-/// engine (each of its <c>n</c> choices as its own sequence) and answers whole or as server-sent events. A client that disconnects cancels its sequence (the request's
-/// abort token reaches the engine). Refusals are 400s in OpenAI's error shape naming the field; a prompt over the
-/// context is refused before any byte of an answer is sent.
+/// engine (each of its <c>n</c> choices as its own sequence) and answers whole or as server-sent events. A client
+/// that disconnects cancels its sequences (the request's abort token reaches the engine). Refusals are 400s in
+/// OpenAI's error shape naming the field; a prompt over the context is refused before any byte of an answer is sent.
 /// </summary>
 internal sealed partial class CompletionHandler(IChatClient model, string modelId, ServerCounters counters, TimeProvider time, ILogger logger)
 {

@@ -58,6 +58,52 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
         return [.. generator.Generate(Request(prompt, sampling, maxTokens), null, CancellationToken.None).Tokens];
     }
 
+    /// <summary>ln softmax of the model's logits after <paramref name="tokens"/>, decoded alone and summed in double precision.</summary>
+    private double[] LogSoftmaxAfter(IReadOnlyList<int> tokens)
+    {
+        using var context = LlamaContext.Create(fixture.Model, new LlamaContextOptions { ContextSize = 512, Threads = 2, FlashAttention = false });
+        using var batch = new LlamaBatch(512);
+        for (var i = 0; i < tokens.Count; i++) batch.Add(tokens[i], i, 0, wantLogits: i == tokens.Count - 1);
+        Assert.Equal(DecodeStatus.Ok, context.Decode(batch));
+        var logits = context.Logits(tokens.Count - 1).ToArray();
+        var max = logits.Max();
+        var logZ = max + Math.Log(logits.Sum(l => Math.Exp(l - max)));
+        return [.. logits.Select(l => l - logZ)];
+    }
+
+    [Fact]
+    public async Task GenerateAsync_TopLogprobs_AreTheLogSoftmaxOfTheModelsLogitsAtEveryToken_AndLeaveTheGraph()
+    {
+        // In-graph sampling is on: the requests that ask for log-probabilities must sample on the CPU to read the logits.
+        using var engine = NewEngine(parallel: 3, backendSampling: true);
+        var prompts = DistinctPrompts(3);
+        var sampled = engine.GenerateAsync(Request(prompts[0], Sampled, 6) with { TopLogprobs = 5 });
+        var greedy = engine.GenerateAsync(Request(prompts[1], SamplingSettings.Greedy, 6) with { TopLogprobs = 0 });
+        var plain = engine.GenerateAsync(Request(prompts[2], Sampled, 6));
+        await Task.WhenAll(sampled, greedy, plain);
+
+        Assert.Null((await plain).Logprobs);
+        Assert.Equal((await plain).Tokens.Count, engine.Metrics().BackendSampledTokens);
+        foreach (var (prompt, result, top, isGreedy) in new[] { (prompts[0], await sampled, 5, false), (prompts[1], await greedy, 0, true) })
+        {
+            Assert.Equal(result.Tokens.Count, result.Logprobs!.Count);
+            for (var j = 0; j < result.Tokens.Count; j++)
+            {
+                var reference = LogSoftmaxAfter([.. prompt, .. result.Tokens.Take(j)]);
+                var entry = result.Logprobs[j];
+                Assert.Equal(result.Tokens[j], entry.Chosen.Token);
+                Assert.Equal(reference[entry.Chosen.Token], entry.Chosen.Logprob, 0.001);
+                Assert.Equal(fixture.Model.Vocab.TokenBytes(entry.Chosen.Token, special: true), entry.Chosen.Bytes);
+                var best = Enumerable.Range(0, reference.Length).OrderByDescending(t => reference[t]).Take(top).ToArray();
+                Assert.Equal(best, entry.Top.Select(a => a.Token));
+                foreach (var alternative in entry.Top) Assert.Equal(reference[alternative.Token], alternative.Logprob, 0.001);
+                // Greedy picks the most likely token, so its log-probability is the row's highest.
+                if (isGreedy) Assert.Equal(reference.Max(), entry.Chosen.Logprob, 0.001);
+            }
+        }
+        await Assert.ThrowsAsync<ArgumentException>(() => engine.GenerateAsync(Request(prompts[0], Sampled, 2) with { TopLogprobs = 21 }));
+    }
+
     [Fact]
     public async Task GenerateAsync_GreedyDistinctPromptsTogether_MatchDecodingEachAloneTokenForToken()
     {

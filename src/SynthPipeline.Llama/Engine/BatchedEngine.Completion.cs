@@ -90,7 +90,11 @@ public sealed partial class BatchedEngine
         {
             Interlocked.Increment(ref _completed);
             var result = new GenerationResult(slot.Text.ToString(), [.. slot.Generated], finish, request.Prompt.Length,
-                slot.FirstToken, _time.GetElapsedTime(request.SubmittedAt)) { CachedPromptTokens = slot.PromptReused };
+                slot.FirstToken, _time.GetElapsedTime(request.SubmittedAt))
+            {
+                CachedPromptTokens = slot.PromptReused,
+                Logprobs = request.Request.TopLogprobs is null ? null : [.. slot.Logprobs],
+            };
             LogCompleted(_logger, slot.Id, result.PromptTokens, result.Tokens.Count, result.Finish);
             request.Completion.TrySetResult(result);
         }

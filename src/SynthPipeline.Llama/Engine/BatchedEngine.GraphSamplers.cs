@@ -16,7 +16,9 @@ public sealed partial class BatchedEngine
         // ggml's top-k aborts the process for a k beyond the row (a client's top_k of 1000 on a 489-token model): such
         // a chain samples on the CPU, where a k that keeps the whole vocabulary cuts nothing.
         var vocabulary = _model.Vocab.TokenCount;
-        if (_options.TopKInGraph && request.Sampler.GraphTopK is > 0 and var k && k < vocabulary)
+        // Log-probabilities need the whole row of logits, which a chain in the graph keeps on the device.
+        var needsLogits = request.Request.TopLogprobs is not null;
+        if (!needsLogits && _options.TopKInGraph && request.Sampler.GraphTopK is > 0 and var k && k < vocabulary)
         {
             if (previous is not { IsTopKOnly: true } || previous.Settings.TopK != k)
             {
@@ -26,7 +28,7 @@ public sealed partial class BatchedEngine
             }
             request.Sampler.InGraph = slot.Attached is not null;
         }
-        else if (_backendSampling && request.Sampler.Settings is { Grammar: null } s && !s.HasPenalties && s.TopK < vocabulary)
+        else if (!needsLogits && _backendSampling && request.Sampler.Settings is { Grammar: null } s && !s.HasPenalties && s.TopK < vocabulary)
         {
             // On refusal llama.cpp has dropped the slot's previous chain as well.
             slot.BackendSampler = _context.SetBackendSampler(slot.Id, request.Sampler);

@@ -132,8 +132,8 @@ public sealed partial class BatchedEngine
         Interlocked.Add(ref _samplingTicks, System.Diagnostics.Stopwatch.GetTimestamp() - began);
         for (var j = 0; j < n; j++)
         {
-            var (_, slot, admission) = _outputs[first + j];
-            if (IsCurrent(slot, admission)) Accept(slot, admission, _sampled[j]);
+            var (index, slot, admission) = _outputs[first + j];
+            if (IsCurrent(slot, admission)) Accept(slot, admission, _sampled[j], index - start);
         }
         if (!_options.OverlapText)
         {
@@ -161,7 +161,7 @@ public sealed partial class BatchedEngine
     /// Takes a sampled token: a token that does not end the request joins the next batch at once; its text, stop
     /// sequences and callbacks wait in <see cref="_accepted"/> for <see cref="HandleCarried"/>.
     /// </summary>
-    private void Accept(EngineSequence slot, long admission, int token)
+    private void Accept(EngineSequence slot, long admission, int token, int output)
     {
         Interlocked.Increment(ref _generated);
         var request = slot.Request!.Request;
@@ -177,6 +177,7 @@ public sealed partial class BatchedEngine
         else
         {
             slot.Generated.Add(token);
+            if (request.TopLogprobs is { } top) slot.Logprobs.Add(TokenLogprob.Of(_context.Logits(output), token, top, _model.Vocab));
             if (slot.Generated.Count >= request.MaxTokens || slot.Tokens.Count >= _options.ContextPerSequence) end = GenerationFinish.Length;
             else slot.Tokens.Add(token);
         }

@@ -143,6 +143,8 @@ public sealed partial class BatchedEngine : IDisposable
         if (request.PromptTokens.Count >= _options.ContextPerSequence)
             throw new PromptTooLongException(request.PromptTokens.Count, _options.ContextPerSequence);
         ArgumentOutOfRangeException.ThrowIfLessThan(request.MaxTokens, 1, nameof(request));
+        if (request.TopLogprobs is < 0 or > TokenLogprob.MaxTop)
+            throw new ArgumentException($"TopLogprobs is {request.TopLogprobs}; it must be between 0 and {TokenLogprob.MaxTop}", nameof(request));
         if (request.ForcedTokens is not null && request.Sampling.Grammar is not null)
             throw new ArgumentException("forced tokens cannot follow a grammar: the grammar would advance on the sampled tokens", nameof(request));
         if (CheckPromptTokens)

@@ -38,6 +38,9 @@ internal sealed class EngineSequence(int id)
 
     public List<int> Generated { get; } = [];
 
+    /// <summary>The log-probabilities of <see cref="Generated"/>, for a request that asked for them.</summary>
+    public List<TokenLogprob> Logprobs { get; } = [];
+
     public StringBuilder Text { get; } = new();
 
     public StopSequenceMatcher Stops { get; private set; } = new(null);
@@ -59,6 +62,7 @@ internal sealed class EngineSequence(int id)
         Admission = admission;
         PromptLength = request.Prompt.Length;
         Generated.Clear();
+        Logprobs.Clear();
         Text.Clear();
         Stops = new StopSequenceMatcher(request.Request.StopSequences);
         Decoder = new TokenTextDecoder(vocab);

@@ -35,6 +35,13 @@ public sealed record GenerationRequest(IReadOnlyList<int> PromptTokens, Sampling
     /// A pipeline gives its later stages the lower number, so the work it started finishes before new work begins.
     /// </summary>
     public int Priority { get; init; }
+
+    /// <summary>
+    /// Report each generated token's log-probability under the model, with this many of the most likely tokens at
+    /// its position (0 to <see cref="TokenLogprob.MaxTop"/>); null reports none. Such a request samples on the CPU,
+    /// where the whole row of logits is read, even where others sample in the graph.
+    /// </summary>
+    public int? TopLogprobs { get; init; }
 }
 
 /// <summary>
@@ -51,6 +58,9 @@ public sealed record GenerationResult(
 {
     /// <summary>Prompt tokens whose KV was reused from another sequence or an earlier request instead of computed.</summary>
     public int CachedPromptTokens { get; init; }
+
+    /// <summary>With <see cref="GenerationRequest.TopLogprobs"/>: one entry per token of <see cref="Tokens"/>; otherwise null.</summary>
+    public IReadOnlyList<TokenLogprob>? Logprobs { get; init; }
 
     /// <summary>Generated tokens per second after the first token (the decode rate).</summary>
     public double DecodeTokensPerSecond =>

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using SynthPipeline.Core;
 using SynthPipeline.Llama;
 using SynthPipeline.Llama.Engine;
+using SynthPipeline.Llama.Teacher;
 
 namespace SynthPipeline.Server;
 
@@ -88,7 +89,7 @@ internal sealed partial class CompletionHandler(IChatClient model, string modelI
     {
         var responses = await ChoiceFanOut.ResponsesAsync(model, request, http.RequestAborted).ConfigureAwait(false);
         var json = OpenAiJson.Response(request.Api, Id(request.Api), time.GetUtcNow().ToUnixTimeSeconds(), modelId,
-            [.. responses.Select(r => (r.Text, r.FinishReason))], OpenAiJson.Combined([.. responses.Select(r => r.Usage)]));
+            [.. responses.Select(r => (r.Text, r.FinishReason, Logprobs(r.AdditionalProperties)))], OpenAiJson.Combined([.. responses.Select(r => r.Usage)]));
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(json.ToJsonString(), http.RequestAborted).ConfigureAwait(false);
     }
@@ -109,16 +110,18 @@ internal sealed partial class CompletionHandler(IChatClient model, string modelI
                 await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, i, "", "assistant", null)).ConfigureAwait(false);
         var finishes = new ChatFinishReason?[request.Choices];
         var usages = new UsageDetails?[request.Choices];
+        var logprobs = new IReadOnlyList<TokenLogprob>?[request.Choices];
         while (more)
         {
             var (choice, update) = updates.Current;
             if (update is null)
-                await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, choice, null, null, finishes[choice] ?? ChatFinishReason.Stop)).ConfigureAwait(false);
+                await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, choice, null, null, finishes[choice] ?? ChatFinishReason.Stop, logprobs[choice])).ConfigureAwait(false);
             else
             {
                 if (update.Text.Length > 0) await SendAsync(http, OpenAiJson.Chunk(request.Api, id, created, modelId, choice, update.Text, null, null)).ConfigureAwait(false);
                 finishes[choice] = update.FinishReason ?? finishes[choice];
                 usages[choice] = update.Contents.OfType<UsageContent>().FirstOrDefault()?.Details ?? usages[choice];
+                logprobs[choice] = Logprobs(update.AdditionalProperties) ?? logprobs[choice];
             }
             more = await updates.MoveNextAsync().ConfigureAwait(false);
         }
@@ -145,6 +148,9 @@ internal sealed partial class CompletionHandler(IChatClient model, string modelI
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(json, Encoding.UTF8, CancellationToken.None).ConfigureAwait(false);
     }
+
+    private static IReadOnlyList<TokenLogprob>? Logprobs(AdditionalPropertiesDictionary? properties) =>
+        properties?.TryGetValue(ChatOptionsMapper.LogprobsKey, out var value) == true ? value as IReadOnlyList<TokenLogprob> : null;
 
     private static string Id(ServedApi api) => (api == ServedApi.Chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
 

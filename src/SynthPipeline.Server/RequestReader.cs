@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using SynthPipeline.Llama;
+using SynthPipeline.Llama.Engine;
 using SynthPipeline.Llama.Teacher;
 
 namespace SynthPipeline.Server;
@@ -8,8 +9,8 @@ namespace SynthPipeline.Server;
 /// <summary>
 /// Reads an OpenAI request body into a <see cref="ServedRequest"/>, refusing anything it cannot honour with an
 /// <see cref="InvalidRequestException"/> that names the field: a wrong type, a value out of range, <c>n</c> outside 1 to
-/// <see cref="MaxChoices"/>, a JSON schema the grammar compiler does not support, or a feature it does not have (log-probabilities,
-/// logit biases, tools). Unknown fields are ignored, as vLLM and llama-server do.
+/// <see cref="MaxChoices"/>, a JSON schema the grammar compiler does not support, or a feature it does not have (logit
+/// biases, tools). Unknown fields are ignored, as vLLM and llama-server do.
 /// </summary>
 public static class RequestReader
 {
@@ -36,6 +37,12 @@ public static class RequestReader
             list.Add(new ChatMessage(role == "developer" ? ChatRole.System : new ChatRole(role), Content(message, at)));
         }
         var options = Sampling(body);
+        // Chat: logprobs is a switch and top_logprobs the alternatives; completions: logprobs is the count.
+        var top = Int(body, "top_logprobs");
+        if (top is < 0 or > TokenLogprob.MaxTop) throw new InvalidRequestException("top_logprobs", $"'top_logprobs' is {top}; it must be between 0 and {TokenLogprob.MaxTop}");
+        var logprobs = Bool(body, "logprobs") == true;
+        if (top > 0 && !logprobs) throw new InvalidRequestException("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+        if (logprobs) (options.AdditionalProperties ??= [])[ChatOptionsMapper.TopLogprobsKey] = top ?? 0;
         options.ResponseFormat = null;
         ResponseFormat(body, options);
         return new ServedRequest(ServedApi.Chat, list, options, Bool(body, "stream") ?? false, IncludeUsage(body)) { Choices = Choices(body) };
@@ -54,6 +61,11 @@ public static class RequestReader
             throw new InvalidRequestException("suffix", "'suffix' (fill-in-the-middle) is not supported");
         var options = Sampling(body);
         (options.AdditionalProperties ??= [])[ChatOptionsMapper.RawPromptKey] = true;
+        if (Int(body, "logprobs") is { } logprobs)
+        {
+            if (logprobs is < 0 or > TokenLogprob.MaxTop) throw new InvalidRequestException("logprobs", $"'logprobs' is {logprobs}; it must be between 0 and {TokenLogprob.MaxTop}");
+            options.AdditionalProperties[ChatOptionsMapper.TopLogprobsKey] = logprobs;
+        }
         return new ServedRequest(ServedApi.Completion, [new ChatMessage(ChatRole.User, text)], options, Bool(body, "stream") ?? false, IncludeUsage(body))
         {
             Choices = Choices(body),
@@ -142,13 +154,10 @@ public static class RequestReader
 
     /// <summary>
     /// Fields that ask for something this server does not do are refused rather than ignored: an answer without the
-    /// log-probabilities, biases or tool calls a client asked for would look like one that honoured them.
+    /// biases or tool calls a client asked for would look like one that honoured them.
     /// </summary>
     private static void RefuseUnsupported(JsonElement body)
     {
-        foreach (var name in (ReadOnlySpan<string>)["logprobs", "top_logprobs"])
-            if (body.TryGetProperty(name, out var v) && (v.ValueKind == JsonValueKind.True || (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d) && d > 0)))
-                throw new InvalidRequestException(name, $"'{name}' is not supported: synth serve does not report log-probabilities");
         if (body.TryGetProperty("logit_bias", out var bias) && bias.ValueKind == JsonValueKind.Object && bias.EnumerateObject().Any())
             throw new InvalidRequestException("logit_bias", "'logit_bias' is not supported: use 'grammar' or a JSON 'response_format' to constrain the answer");
         foreach (var name in (ReadOnlySpan<string>)["tools", "functions"])

@@ -29,8 +29,9 @@ public sealed class HttpApiTests(ServedModel served)
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"n":0}""", "n")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"n":129}""", "n")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"n":"two"}""", "n")]
-    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"logprobs":true}""", "logprobs")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"top_logprobs":3}""", "top_logprobs")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"logprobs":true,"top_logprobs":21}""", "top_logprobs")]
+    [InlineData("""{"messages":[{"role":"user","content":"hi"}],"logprobs":"yes"}""", "logprobs")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"logit_bias":{"50256":-100}}""", "logit_bias")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}""", "tools")]
     [InlineData("""{"messages":[{"role":"user","content":"hi"}],"tool_choice":"required"}""", "tool_choice")]
@@ -96,7 +97,8 @@ public sealed class HttpApiTests(ServedModel served)
     }
 
     [Theory]
-    [InlineData("""{"prompt":"Once","logprobs":5}""", "logprobs")]
+    [InlineData("""{"prompt":"Once","logprobs":21}""", "logprobs")]
+    [InlineData("""{"prompt":"Once","logprobs":true}""", "logprobs")]
     [InlineData("""{"prompt":"Once","best_of":3}""", "best_of")]
     [InlineData("""{"prompt":"Once","n":200}""", "n")]
     public async Task Completions_BadOrUnsupportedField_Is400NamingIt(string body, string param)

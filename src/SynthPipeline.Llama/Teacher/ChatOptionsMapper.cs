@@ -6,7 +6,7 @@ namespace SynthPipeline.Llama.Teacher;
 /// <summary>
 /// Maps <see cref="ChatOptions"/> onto llama.cpp sampling. Beyond the standard properties it reads
 /// <c>AdditionalProperties</c>: <c>grammar</c> (GBNF), <c>min_p</c>, <c>repeat_penalty</c>, <c>ignore_eos</c>, <c>raw_prompt</c>,
-/// <c>forced_answer</c>, <c>priority</c>.
+/// <c>forced_answer</c>, <c>priority</c>, <c>top_logprobs</c>.
 /// A JSON response format selects a grammar generated from its schema (<see cref="JsonSchemaGrammar"/>), or
 /// <see cref="JsonGrammars.BoundedObject"/> when it has none.
 /// </summary>
@@ -31,6 +31,21 @@ public static class ChatOptionsMapper
 
     /// <summary>Admission order among waiting requests: lower first (vLLM's <c>priority</c>); 0 when absent.</summary>
     public const string PriorityKey = "priority";
+
+    /// <summary>
+    /// Report each generated token's log-probability with this many alternatives (0 to 20; see
+    /// <see cref="Engine.GenerationRequest.TopLogprobs"/>); the answer then carries them under <see cref="LogprobsKey"/>.
+    /// </summary>
+    public const string TopLogprobsKey = "top_logprobs";
+
+    /// <summary>
+    /// Where an answer (a <c>ChatResponse</c>, or the last update of a stream) carries its tokens' log-probabilities:
+    /// an <c>IReadOnlyList&lt;TokenLogprob&gt;</c>, one entry per generated token.
+    /// </summary>
+    public const string LogprobsKey = "logprobs";
+
+    /// <summary>The alternatives asked for with each token's log-probability, or null when none are (see <see cref="TopLogprobsKey"/>).</summary>
+    public static int? TopLogprobs(ChatOptions? options) => options is null ? null : Get<int?>(options, TopLogprobsKey);
 
     /// <summary>The request's priority (see <see cref="PriorityKey"/>).</summary>
     public static int Priority(ChatOptions? options) => options is null ? 0 : Get<int?>(options, PriorityKey) ?? 0;

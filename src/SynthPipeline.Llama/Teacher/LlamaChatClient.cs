@@ -77,11 +77,11 @@ public sealed partial class LlamaChatClient : IChatClient
             Usage = Usage(result),
             ModelId = _metadata.DefaultModelId,
             CreatedAt = _time.GetUtcNow(),
-            AdditionalProperties = new()
+            AdditionalProperties = WithLogprobs(result, new()
             {
                 [TimeToFirstTokenMsKey] = result.TimeToFirstToken.TotalMilliseconds,
                 [DecodeTokensPerSecondKey] = result.DecodeTokensPerSecond,
-            },
+            }),
         };
     }
 
@@ -121,6 +121,7 @@ public sealed partial class LlamaChatClient : IChatClient
                 FinishReason = MapFinish(result.Finish),
                 ModelId = _metadata.DefaultModelId,
                 Contents = [new UsageContent(Usage(result))],
+                AdditionalProperties = result.Logprobs is null ? null : WithLogprobs(result, []),
             };
         }
         finally
@@ -173,11 +174,18 @@ public sealed partial class LlamaChatClient : IChatClient
         {
             IgnoreEndOfGeneration = ChatOptionsMapper.IgnoreEndOfGeneration(options),
             Priority = ChatOptionsMapper.Priority(options),
+            TopLogprobs = ChatOptionsMapper.TopLogprobs(options),
             ForcedTokens = ChatOptionsMapper.ForcedAnswer(options) is { } forced ? _model.Vocab.Tokenize(forced, addSpecial: false, parseSpecial: false) : null,
         };
         var result = await _engine.GenerateAsync(request, onText, cancellationToken).ConfigureAwait(false);
         LogGenerated(_logger, result.PromptTokens, result.Tokens.Count, result.TimeToFirstToken.TotalMilliseconds, result.DecodeTokensPerSecond, result.Finish);
         return result;
+    }
+
+    private static AdditionalPropertiesDictionary WithLogprobs(GenerationResult result, AdditionalPropertiesDictionary properties)
+    {
+        if (result.Logprobs is { } logprobs) properties[ChatOptionsMapper.LogprobsKey] = logprobs;
+        return properties;
     }
 
     private static UsageDetails Usage(GenerationResult r) => new()

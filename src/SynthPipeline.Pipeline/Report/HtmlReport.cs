@@ -146,6 +146,8 @@ public sealed class HtmlReport(string title)
         h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 2em; }
         table { border-collapse: collapse; }
         td, th { padding: .2em .6em; vertical-align: top; text-align: left; }
+        td { overflow-wrap: anywhere; }
+        #search { width: 22em; }
         .num { text-align: right; font-variant-numeric: tabular-nums; }
         table.bars td:last-child { width: 320px; }
         .bar { background: #4a7bd0; height: .8em; }

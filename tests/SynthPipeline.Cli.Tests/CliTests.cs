@@ -104,6 +104,20 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Generate_AppsettingsInTheWorkingDirectoryIsNotJson_NamesTheFileAndLineWithoutAStackTrace()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var settings = Path.Combine(dir, "appsettings.json");
+        await File.WriteAllTextAsync(settings, "{\n  \"Teacher\": { \"ParallelSequences\": 4 }\n  \"Generate\": { \"Count\": 3 }\n}\n");
+        var r = await SynthProcess.RunAsync(dir, null, "generate", "--count", "2");
+        Assert.Equal(SynthApp.ExitBadConfiguration, r.ExitCode);
+        Assert.Contains($"{settings}:3: not valid JSON", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("bug in synth", r.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(dir, "output")) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, "output")).Any());
+    }
+
+    [Fact]
     public async Task Chat_SettingOfWrongType_NamesTheSection()
     {
         var dir = SynthProcess.ScratchDirectory();

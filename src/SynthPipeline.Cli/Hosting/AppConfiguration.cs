@@ -11,12 +11,36 @@ internal static class AppConfiguration
 {
     public static IConfiguration Build()
     {
-        var builder = new ConfigurationBuilder()
-            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true);
+        var shipped = Path.Combine(AppContext.BaseDirectory, "appsettings.json");
+        var builder = new ConfigurationBuilder().AddJsonFile(shipped, optional: true);
         var local = Path.Combine(Environment.CurrentDirectory, "appsettings.json");
-        if (!string.Equals(Path.GetFullPath(local), Path.Combine(AppContext.BaseDirectory, "appsettings.json"), StringComparison.Ordinal))
+        if (!string.Equals(Path.GetFullPath(local), shipped, StringComparison.Ordinal))
             builder.AddJsonFile(local, optional: true);
-        return builder.AddEnvironmentVariables().Build();
+        try
+        {
+            return builder.AddEnvironmentVariables().Build();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new OptionsValidationError([Unreadable(e, File.Exists(local) ? local : shipped)]);
+        }
+    }
+
+    /// <summary>"file:line: what is wrong", from the configuration loader's wrapped JSON error.</summary>
+    private static string Unreadable(InvalidDataException failure, string fallbackPath)
+    {
+        // The loader says "Failed to load configuration from file '…'": that names the file at fault.
+        var path = System.Text.RegularExpressions.Regex.Match(failure.Message, "file '([^']+)'") is { Success: true } m ? m.Groups[1].Value : fallbackPath;
+        for (Exception? e = failure; e is not null; e = e.InnerException)
+        {
+            if (e is System.Text.Json.JsonException { LineNumber: { } line } json)
+            {
+                // The reader's message ends with its own 0-based position; the line is given 1-based in front instead.
+                var what = json.Message.Split(" LineNumber:", 2)[0].TrimEnd();
+                return $"{path}:{line + 1}: not valid JSON ({what})";
+            }
+        }
+        return $"{path}: {failure.InnerException?.Message ?? failure.Message}";
     }
 
     /// <summary>Binds a section; a value of the wrong type is reported with its key and the value's problem.</summary>

@@ -49,8 +49,11 @@ public static class SynthApp
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Cancel);
         try
         {
+            var parse = CreateRoot().Parse(args);
+            // Bare "synth" keeps System.CommandLine's answer: the list of commands.
+            if (parse.Errors.Count > 0 && args.Length > 0) return Hosting.UsageErrors.Report(parse, Console.Error);
             // Our own handler: a user error is one clear line and an exit code; anything else keeps its stack trace.
-            return await CreateRoot().Parse(args).InvokeAsync(new InvocationConfiguration
+            return await parse.InvokeAsync(new InvocationConfiguration
             {
                 EnableDefaultExceptionHandler = false,
                 // Off: the registrations above own termination, and no timeout cuts a command's save short.

@@ -117,6 +117,23 @@ public sealed class CliTests
         Assert.False(Directory.Exists(Path.Combine(dir, "output")) && Directory.EnumerateFileSystemEntries(Path.Combine(dir, "output")).Any());
     }
 
+    [Theory]
+    [InlineData(new[] { "generate", "--count", "abc" }, "error: Cannot parse argument 'abc' for option '--count' as a whole number.", "see 'synth generate --help'")]
+    [InlineData(new[] { "train", "--lr", "fast" }, "error: Cannot parse argument 'fast' for option '--lr' as a number.", "see 'synth train --help'")]
+    [InlineData(new[] { "bench", "--sampling", "gpu" }, "error: Cannot parse argument 'gpu' for option '--sampling' as one of Auto, Graph, Cpu, TopKInGraph.", "see 'synth bench --help'")]
+    [InlineData(new[] { "model", "create-random", "m.gguf" }, "error: Option '--vocab-from' is required.", "see 'synth model create-random --help'")]
+    [InlineData(new[] { "generate", "--bogus" }, "error: Unrecognized command or argument '--bogus'.", "see 'synth generate --help'")]
+    public async Task AnyCommand_FlagMistyped_OneLineNamingTheFlagAndWhatItTakes_Exit2(string[] args, string error, string hint)
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var r = await SynthProcess.RunAsync(dir, null, args);
+        Assert.Equal(SynthApp.ExitBadConfiguration, r.ExitCode);
+        Assert.Contains(error, r.Stderr.Split('\n').Select(l => l.TrimEnd()));
+        Assert.Contains(hint, r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Description:", r.Stdout + r.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Chat_SettingOfWrongType_NamesTheSection()
     {

@@ -36,6 +36,42 @@ public sealed class RemoteTeacherCliTests
     }
 
     [Fact]
+    public async Task Generate_TeacherDown_LeavesNoRunBehind_SoTheSameCommandStartsItOnceTheServerIsUp()
+    {
+        string down;
+        await using (var gone = await FakeOpenAiServer.StartAsync(Answer)) down = gone.Url;
+        var dir = SynthProcess.ScratchDirectory();
+        var failed = await SynthProcess.RunAsync(dir, null, "generate", "--count", "4", "--run-name", "night", "--teacher-url", down, "--teacher-model", "fake-model");
+        Assert.Equal(SynthApp.ExitFailure, failed.ExitCode);
+        Assert.Contains("Teacher:Endpoints:0:Url", failed.Stderr, StringComparison.Ordinal);
+        Assert.Contains("cannot be reached", failed.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(dir, "output", "night")));
+
+        await using var server = await FakeOpenAiServer.StartAsync(Answer);
+        var r = await SynthProcess.RunAsync(dir, null, "generate", "--count", "4", "--run-name", "night", "--teacher-url", server.Url, "--teacher-model", server.Model);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("starting run", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Run_RemoteTeacherWithoutStudent_NamesTheSettingAndLeavesNoRun_AndSkipTrainNeedsNone()
+    {
+        await using var server = await FakeOpenAiServer.StartAsync(Answer);
+        var dir = SynthProcess.ScratchDirectory();
+        string[] run = ["run", "--count", "3", "--run-name", "night", "--corpus", RunFixtures.Corpus(dir), "--teacher-url", server.Url, "--teacher-model", server.Model];
+        var refused = await SynthProcess.RunAsync(dir, null, run);
+        Assert.Equal(SynthApp.ExitBadConfiguration, refused.ExitCode);
+        Assert.Contains("Run:Student: the teacher is remote, so name the model to train (--student)", refused.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(dir, "output", "night")));
+        Assert.Equal(0, server.Answered);
+
+        var data = await SynthProcess.RunAsync(dir, null, [.. run, "--skip-train"]);
+        Assert.True(data.ExitCode == 0, data.Stderr);
+        Assert.True(File.Exists(Path.Combine(dir, "output", "night", "generate", "alpaca_data.json")));
+        Assert.False(Directory.Exists(Path.Combine(dir, "output", "night", "train")));
+    }
+
+    [Fact]
     public async Task Generate_TeacherUrlWithoutSchemeOrModel_NamesTheSettingsAndCreatesNothing()
     {
         var dir = SynthProcess.ScratchDirectory();

@@ -51,7 +51,7 @@ internal static class AugmentCommand
             }
 
             using var run = AugmentRun.Open(options, teacherOptions, resumeName, TimeProvider.System);
-            using var teacher = await TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken).ConfigureAwait(false);
+            using var teacher = await RunStart.OrDiscardAsync(run.Folder, () => TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken)).ConfigureAwait(false);
             stderr.MarkupLineInterpolated($"[grey]{(run.Folder.IsResume ? "resuming" : "starting")} run {run.Folder.Path}: {run.Sources.Files.Count} corpus files, {run.Sources.Pairs.Count} pairs, {run.ChunksInFlight} chunks in flight[/]");
             var work = run.RunAsync(teacher.Teacher, loggers, cancellationToken);
             await new ProgressView(stderr, run.Progress, teacher.Engine, !Console.IsErrorRedirected).ShowWhileAsync(work).ConfigureAwait(false);

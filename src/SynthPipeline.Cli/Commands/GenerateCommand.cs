@@ -45,7 +45,7 @@ internal static class GenerateCommand
             var stderr = ConsoleExtensions.ForStandardError();
             using var run = SelfInstructRun.Open(options, teacherOptions, parse.GetValue(resume), TimeProvider.System, stderr.Warning);
             using var loggers = Logging.Create(configuration);
-            using var teacher = await TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken).ConfigureAwait(false);
+            using var teacher = await RunStart.OrDiscardAsync(run.Folder, () => TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken)).ConfigureAwait(false);
             stderr.MarkupLineInterpolated($"[grey]{(run.Folder.IsResume ? "resuming" : "starting")} run {run.Folder.Path}: {run.Settings.Count} instructions from {run.Seeds.Count} seed tasks, {run.Window} prompts in flight[/]");
             var work = run.RunAsync(teacher.Teacher, loggers, cancellationToken);
             await new ProgressView(stderr, run.Progress, teacher.Engine, !Console.IsErrorRedirected).ShowWhileAsync(work).ConfigureAwait(false);

@@ -49,9 +49,9 @@ internal static class RunCommand
             var stderr = ConsoleExtensions.ForStandardError();
             using var run = OvernightRun.Open(options, parse.GetValue(resume), TimeProvider.System);
             using var loggers = Logging.Create(configuration);
-            using var teacher = await TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken).ConfigureAwait(false);
-            var studentPath = run.Options.Student ?? (teacherOptions.UsesLocalModel ? LocalTeacher.ResolveModelPath(teacherOptions, _ => { })
-                : throw new Core.Options.OptionsValidationError(["Run:Student: the teacher is remote, so name the model to train (--student)"]));
+            // The student is checked before the teacher is opened: a remote teacher's run needs one named.
+            var studentPath = await RunStart.OrDiscardAsync(run.Folder, () => Task.FromResult(StudentOf(run, teacherOptions))).ConfigureAwait(false);
+            using var teacher = await RunStart.OrDiscardAsync(run.Folder, () => TeacherSession.OpenAsync(teacherOptions, loggers, stderr.Notice, cancellationToken)).ConfigureAwait(false);
             LocalTeacher.InitializeNative(teacherOptions, loggers);
             run.TeacherModel = teacher.Engine?.Model;
             stderr.MarkupLineInterpolated($"[grey]{(run.Folder.IsResume ? "resuming" : "starting")} run {run.Folder.Path}[/]");
@@ -66,4 +66,12 @@ internal static class RunCommand
         });
         return command;
     }
+
+    /// <summary>The model the run trains for: its --student, else the local teacher's own model; none for a run that does not train.</summary>
+    private static string StudentOf(OvernightRun run, TeacherOptions teacher) =>
+        run.Options.SkipTrain ? string.Empty
+        : run.Options.Student ?? (teacher.UsesLocalModel ? LocalTeacher.ResolveModelPath(teacher, _ => { })
+            : throw new OptionsValidationError([run.Folder.IsResume
+                ? "Run:Student: this run trains the teacher's own model, and the teacher is now remote: resume it with that model (-m)"
+                : "Run:Student: the teacher is remote, so name the model to train (--student), or stop after the data (--skip-train)"]));
 }

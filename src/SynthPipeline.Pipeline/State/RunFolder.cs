@@ -105,6 +105,18 @@ public sealed class RunFolder : IDisposable
         _lock.Dispose();
     }
 
+    /// <summary>
+    /// Removes a run this process created and has not started (its teacher would not open, a setting it needs is
+    /// missing), so that the same command, corrected, starts it again under the same name; left in place, it would
+    /// hold the name with settings that <c>--resume</c> would keep. A resumed run is left as it is.
+    /// </summary>
+    public void DiscardIfNew()
+    {
+        if (IsResume) return;
+        Dispose();
+        Directory.Delete(Path, recursive: true);
+    }
+
     private static RunFolder Open(string folder, bool isResume)
     {
         var runLock = RunLock.Acquire(folder);

@@ -123,6 +123,20 @@ public sealed class TrainTests
         var r = await SynthProcess.RunAsync(dir, null, "train", "--data", data);
         Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
         Assert.Contains("no conversation has an assistant turn to train on", r.Stderr, StringComparison.Ordinal);
+        // The folder made for the run holds nothing and is not left behind.
+        Assert.False(Directory.Exists(Path.Combine(dir, "output")) && Directory.EnumerateDirectories(Path.Combine(dir, "output"), "train-*").Any());
+    }
+
+    [Fact]
+    public async Task Train_DataLineAtFault_NamesFileAndLine_AndLeavesNoFolder()
+    {
+        var dir = SynthProcess.ScratchDirectory();
+        var data = Path.Combine(dir, "chat.jsonl");
+        File.WriteAllLines(data, ["""{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}""", """{"messages":[{"role":"user"}]}"""]);
+        var r = await SynthProcess.RunAsync(dir, null, "train", "--data", data, "--out", Path.Combine(dir, "adapter"));
+        Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
+        Assert.Contains($"{data}:2: missing or non-string \"content\"", r.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(dir, "adapter")));
     }
 
     [Fact]

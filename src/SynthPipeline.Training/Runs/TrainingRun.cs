@@ -71,11 +71,22 @@ public static class TrainingRun
         if (student.Vocab.TokenCount != model.Config.VocabSize)
             throw new UserErrorException($"the tokenizer '{tokenizerPath}' has {student.Vocab.TokenCount} tokens but the model's embedding has {model.Config.VocabSize} rows");
         var tokenizer = new ChatTokenizer(student);
+        var created = !Directory.Exists(settings.Output);
         Directory.CreateDirectory(settings.Output);
         using var lora = new LoraWeights(model, settings.Lora, settings.Trainer.Seed);
-        var trainer = settings.Method == TrainingMethod.Dpo
-            ? PrepareDpo(settings, model, lora, tokenizer, log)
-            : PrepareSft(settings, model, lora, tokenizer, resume, log);
+        PreparedTrainer trainer;
+        try
+        {
+            trainer = settings.Method == TrainingMethod.Dpo
+                ? PrepareDpo(settings, model, lora, tokenizer, log)
+                : PrepareSft(settings, model, lora, tokenizer, resume, log);
+        }
+        catch (UserErrorException) when (created)
+        {
+            // A data file at fault stops the run before any step: the folder made for it holds nothing worth keeping.
+            Directory.Delete(settings.Output, recursive: true);
+            throw;
+        }
         var historyPath = Path.Combine(settings.Output, "history.json");
         var steps = new List<StepRecord>();
         var checkpoint = Path.Combine(settings.Output, CheckpointFolder);

@@ -134,6 +134,8 @@ public sealed class GenerateTests
         var r = await SynthProcess.RunAsync(dir, Deterministic, "generate", "--seeds", seeds, "--run-name", "bad");
         Assert.Equal(SynthApp.ExitFailure, r.ExitCode);
         Assert.Contains($"{seeds}:3: not valid JSON", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("at column 40)", r.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber: 0", r.Stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Run(dir, "bad")));
     }
 

@@ -35,9 +35,7 @@ internal static class AppConfiguration
         {
             if (e is System.Text.Json.JsonException { LineNumber: { } line } json)
             {
-                // The reader's message ends with its own 0-based position; the line is given 1-based in front instead.
-                var what = json.Message.Split(" LineNumber:", 2)[0].TrimEnd();
-                return $"{path}:{line + 1}: not valid JSON ({what})";
+                return $"{path}:{line + 1}: not valid JSON ({Core.Text.JsonErrorText.Of(json)})";
             }
         }
         return $"{path}: {failure.InnerException?.Message ?? failure.Message}";

@@ -27,7 +27,7 @@ public static class JsonObjectLines
             }
             catch (JsonException e)
             {
-                throw error($"{source}: not valid JSON ({e.Message})");
+                throw error($"{source}: not valid JSON ({JsonErrorText.Of(e)})");
             }
             if (root.ValueKind != JsonValueKind.Object) throw error($"{source}: expected a JSON object");
             yield return (root, source, line);

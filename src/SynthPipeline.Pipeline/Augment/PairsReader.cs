@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SynthPipeline.Core;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Pipeline.Augment;
 
@@ -49,7 +50,7 @@ public static class PairsReader
         }
         catch (JsonException e)
         {
-            throw new UserErrorException($"{Where()}: not valid JSON ({e.Message})", e);
+            throw new UserErrorException($"{Where()}: not valid JSON ({JsonErrorText.Of(e)})", e);
         }
         if (root.ValueKind != JsonValueKind.Object) throw new UserErrorException($"{Where()}: expected a JSON object");
         if (root.TryGetProperty("instruction", out var instruction))

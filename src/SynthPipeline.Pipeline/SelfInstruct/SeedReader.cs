@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using CsvHelper;
+using SynthPipeline.Core.Text;
 
 namespace SynthPipeline.Pipeline.SelfInstruct;
 
@@ -105,7 +106,7 @@ public static class SeedReader
             }
             catch (JsonException e)
             {
-                throw new SeedFormatException(path, lineNumber, $"not valid JSON ({e.Message})");
+                throw new SeedFormatException(path, lineNumber, $"not valid JSON ({JsonErrorText.Of(e)})");
             }
             if (root.ValueKind != JsonValueKind.Object) throw new SeedFormatException(path, lineNumber, "expected a JSON object per line");
             var instruction = RequiredString(root, "instruction", path, lineNumber);

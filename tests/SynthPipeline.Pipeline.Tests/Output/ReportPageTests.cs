@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using Microsoft.Extensions.Logging.Abstractions;
 using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.Augment;
+using SynthPipeline.Pipeline.Report;
 using SynthPipeline.Pipeline.SelfInstruct;
 using SynthPipeline.Pipeline.Teacher;
 using SynthPipeline.Pipeline.Tests.Augment;
@@ -61,6 +62,14 @@ public sealed class ReportPageTests : IDisposable
         var throughput = store.Throughput(40);
         Assert.Equal(store.UsageTotals().Sum(t => t.Requests), throughput.Sum(b => b.Answers));
         Assert.Equal(store.UsageTotals().Sum(t => t.OutputTokens), throughput.Sum(b => b.OutputTokens));
+    }
+
+    [Fact]
+    public void Line_SaysTheRangeOfBothAxes()
+    {
+        XNamespace svg = "http://www.w3.org/2000/svg";
+        var texts = HtmlReport.Line([(3, 1.5), (7, 2.25), (12, 0.5)], "step", "loss").Elements(svg + "text").Select(t => t.Value).ToList();
+        Assert.Equal(["step, 3 to 12", "loss 2.25", "0.5"], texts);
     }
 
     [Fact]

@@ -123,7 +123,7 @@ public sealed unsafe class LlamaContext : IDisposable
             var why = NativeLog.TakeRecentProblems();
             throw new LlamaModelException(
                 $"llama.cpp could not create a context of {options.ContextSize} tokens for '{model.Path}' " +
-                $"(probably out of memory: lower Teacher:ContextPerSequence or Teacher:ParallelSequences)" + (why.Length > 0 ? $": {why}" : string.Empty));
+                $"(probably out of memory: lower Teacher:ContextPerSequence, Teacher:ParallelSequences or Teacher:PrefixCacheSlots)" + (why.Length > 0 ? $": {why}" : string.Empty));
         }
         return new LlamaContext(model, handle, SafeGgmlThreadpoolHandle.Create(threads));
     }

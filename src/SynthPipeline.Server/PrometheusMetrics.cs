@@ -25,7 +25,7 @@ internal static class PrometheusMetrics
         Metric("synth_active_sequences", "gauge", "Sequences being prompt-processed or generating.", engine.ActiveSequences);
         Metric("synth_kv_use_ratio", "gauge", "Share of KV positions held, 0 to 1.", engine.KvUse);
         Metric("synth_kv_positions_held", "gauge", "KV positions held by all sequences.", engine.KvPositionsHeld);
-        Metric("synth_kv_positions_capacity", "gauge", "Parallel sequences times context per sequence.", engine.KvPositionsCapacity);
+        Metric("synth_kv_positions_capacity", "gauge", "Sequence slots (parallel and prefix-cache) times context per sequence.", engine.KvPositionsCapacity);
         Metric("synth_generated_tokens_total", "counter", "Tokens sampled.", engine.GeneratedTokens);
         Metric("synth_prompt_tokens_total", "counter", "Prompt tokens computed.", engine.PromptTokensProcessed);
         Metric("synth_prompt_tokens_cached_total", "counter", "Prompt tokens whose KV was reused instead of computed.", engine.PromptTokensReused);

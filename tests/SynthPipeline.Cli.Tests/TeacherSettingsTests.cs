@@ -43,6 +43,18 @@ public sealed class TeacherSettingsTests
     }
 
     [Fact]
+    public void Teacher_PrefixCacheSlots_ReachTheEngineAndAreCountedAgainstLlamaCppsSequenceLimit()
+    {
+        var engine = SynthPipeline.Pipeline.Teacher.LocalTeacher.ToEngineOptions(Bind(new() { ["Teacher:PrefixCacheSlots"] = "6", ["Teacher:ParallelSequences"] = "2" }).Validate());
+        Assert.Equal((2, 6, 8), (engine.ParallelSequences, engine.PrefixCacheSlots, engine.SlotCount));
+        Assert.Equal(4, new TeacherOptions().PrefixCacheSlots);
+
+        var e = Assert.Throws<OptionsValidationError>(() => Bind(new() { ["Teacher:PrefixCacheSlots"] = "8", ["Teacher:ParallelSequences"] = "250", ["Teacher:BatchSize"] = "512" }).Validate());
+        Assert.Contains("Teacher:PrefixCacheSlots: 8 with Teacher:ParallelSequences (250) makes more than llama.cpp's 256 sequences", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Teacher:PrefixCacheSlots=-1: must be 0 (none) or more", string.Join("\n", new SynthPipeline.Llama.Engine.EngineOptions { PrefixCacheSlots = -1 }.Problems()), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Teacher_RoleNamingAMissingEndpoint_IsAnErrorNamingTheKeyAndTheEndpoints()
     {
         var teacher = Bind(new()

@@ -12,7 +12,8 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
     // (llama.cpp's gemv for one row, tiled gemm for several) into flipped argmaxes about once per 600 tokens here.
     // Without it 60 prompts × 48 tokens matched exactly, so these tests pin it off; the engine itself is shape-agnostic.
     private BatchedEngine NewEngine(int parallel = 8, int contextPerSequence = 512, bool prefixSharing = true, bool backendSampling = true, int prefillBudget = 0,
-        bool overlapText = true, bool topCandidates = true, int parallelSamplingMinVocabulary = TopCandidates.MinVocabulary, bool topKInGraph = false) =>
+        bool overlapText = true, bool topCandidates = true, int parallelSamplingMinVocabulary = TopCandidates.MinVocabulary, bool topKInGraph = false,
+        int prefixCacheSlots = 0) =>
         new(fixture.Model, new EngineOptions
         {
             ParallelSequences = parallel,
@@ -28,6 +29,7 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
             TopCandidates = topCandidates,
             ParallelSamplingMinVocabulary = parallelSamplingMinVocabulary,
             TopKInGraph = topKInGraph,
+            PrefixCacheSlots = prefixCacheSlots,
         });
 
     [Fact]
@@ -266,6 +268,40 @@ public sealed class BatchedEngineTests(DemoModelFixture fixture)
         Assert.True(with.Metrics.PromptTokensProcessed <= without.Metrics.PromptTokensProcessed - 6 * headerLength,
             $"computed {with.Metrics.PromptTokensProcessed} of {without.Metrics.PromptTokensProcessed} prompt tokens");
         Assert.Equal(without.Metrics.PromptTokensProcessed, with.Metrics.PromptTokensProcessed + with.Metrics.PromptTokensReused);
+    }
+
+    [Fact]
+    public async Task GenerateAsync_PrefixCacheSlots_KeepEachKindsHeaderCachedAtOneSequence_AndRunOneAtATime()
+    {
+        // Two kinds of request with their own long headers, alternating, as Self-Instruct's classification and example
+        // prompts do: with one slot each kind evicts the other's header; with cache slots both stay cached.
+        string Header(string role) => string.Concat(Enumerable.Repeat($"You are a careful {role}. Answer in the format shown. ", 6));
+        var prompts = Enumerable.Range(0, 8).Select(i => Tokens(
+            $"<|im_start|>system\n{Header(i % 2 == 0 ? "classifier" : "writer of examples")}<|im_end|>\n<|im_start|>user\nTask {i}<|im_end|>\n<|im_start|>assistant\n")).ToList();
+        var headerLength = prompts[0].AsSpan().CommonPrefixLength(prompts[2]);
+        Assert.True(headerLength > 80, $"the shared header is only {headerLength} tokens");
+
+        async Task<(List<GenerationResult> Results, int MostActive)> Run(int cacheSlots)
+        {
+            using var engine = NewEngine(parallel: 1, prefixCacheSlots: cacheSlots);
+            var mostActive = 0;
+            // Submitted at once: the engine must still run one at a time, however many slots are free.
+            var results = await Task.WhenAll(prompts.Select(p => engine.GenerateAsync(Request(p, SamplingSettings.Greedy, 8) with
+            {
+                OnToken = _ => mostActive = Math.Max(mostActive, engine.Metrics().ActiveSequences),
+            })));
+            return ([.. results], mostActive);
+        }
+
+        var single = await Run(0);
+        var cached = await Run(2);
+
+        Assert.Equal(single.Results.Select(r => r.Tokens), cached.Results.Select(r => r.Tokens));
+        Assert.Equal(1, single.MostActive);
+        Assert.Equal(1, cached.MostActive);
+        // Without cache slots every request after the first two recomputes its header; with them, none does.
+        Assert.All(single.Results.Skip(2), r => Assert.True(r.CachedPromptTokens < headerLength, $"reused {r.CachedPromptTokens}"));
+        Assert.All(cached.Results.Skip(2), r => Assert.True(r.CachedPromptTokens >= headerLength, $"reused {r.CachedPromptTokens} of a {headerLength}-token header"));
     }
 
     [Fact]

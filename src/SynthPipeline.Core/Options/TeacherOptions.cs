@@ -69,7 +69,7 @@ public sealed class TeacherOptions
     [Range(1, 256)]
     public int ParallelSequences { get; set; } = 4;
 
-    /// <summary>Tokens (prompt plus output) each sequence may hold; the KV cache holds ParallelSequences times this.</summary>
+    /// <summary>Tokens (prompt plus output) each sequence may hold; the KV cache holds (ParallelSequences + PrefixCacheSlots) times this.</summary>
     [Range(16, 1 << 20)]
     public int ContextPerSequence { get; set; } = 4096;
 
@@ -105,6 +105,13 @@ public sealed class TeacherOptions
 
     /// <summary>Share the KV of prompt prefixes between sequences instead of recomputing them.</summary>
     public bool PrefixSharing { get; set; } = true;
+
+    /// <summary>
+    /// Sequence slots beyond ParallelSequences that only keep finished requests' prompts as a prefix cache, so that
+    /// with few sequences the few-shot headers of each kind of request stay cached; each holds ContextPerSequence KV cells.
+    /// </summary>
+    [Range(0, 255)]
+    public int PrefixCacheSlots { get; set; } = 4;
 
     /// <summary>Prompt tokens one decode step may carry besides the generating sequences (0: as many as the batch holds).</summary>
     [Range(0, 1_000_000)]
@@ -151,6 +158,8 @@ public sealed class TeacherOptions
         var labels = Endpoints.Select((e, i) => e.Label(i)).ToList();
         foreach (var duplicate in labels.GroupBy(l => l).Where(g => g.Count() > 1))
             errors.Add($"{Section}:Endpoints: the name '{duplicate.Key}' is used by {duplicate.Count()} endpoints; give each its own Name");
+        if (ParallelSequences + PrefixCacheSlots > 256)
+            errors.Add($"{Section}:PrefixCacheSlots: {PrefixCacheSlots} with {Section}:ParallelSequences ({ParallelSequences}) makes more than llama.cpp's 256 sequences");
         if (BatchSize < ParallelSequences)
             errors.Add($"{Section}:BatchSize: {BatchSize} is less than {Section}:ParallelSequences ({ParallelSequences}); every sequence needs a token in each step");
         if (errors.Count > 0) throw new OptionsValidationError(errors);

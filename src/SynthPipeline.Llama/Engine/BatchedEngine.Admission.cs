@@ -28,7 +28,8 @@ public sealed partial class BatchedEngine
 
     private void Admit()
     {
-        while (_waiting.Count > 0)
+        // Slots beyond ParallelSequences are prompt caches: a free slot is admitted to only while fewer run.
+        while (_waiting.Count > 0 && _active < _options.ParallelSequences)
         {
             var request = _waiting.Peek();
             var slot = ChooseFreeSlot(request.Prompt);
@@ -39,22 +40,29 @@ public sealed partial class BatchedEngine
         }
     }
 
-    /// <summary>The free slot whose cached KV shares the longest prefix with the prompt; ties go to the least recently used.</summary>
+    /// <summary>
+    /// The free slot whose cached KV holds at least half of the prompt (the most of it, if several), which the prompt
+    /// then continues in place. Otherwise the least recently used free slot: its cache is the one given up, and a
+    /// shorter shared prefix is copied from whichever slot holds it (<see cref="Start"/>), so no slot's cache is
+    /// overwritten for the few tokens (a chat template's opening, a common system prompt) that every prompt shares.
+    /// </summary>
+    /// <remarks>llama-server chooses its slots the same way (its default --slot-prompt-similarity is also 0.5).</remarks>
     private EngineSequence? ChooseFreeSlot(int[] prompt)
     {
-        EngineSequence? best = null;
-        var bestShared = -1;
+        EngineSequence? similar = null, leastRecent = null;
+        var mostShared = 0;
         foreach (var slot in _slots)
         {
             if (slot.IsActive) continue;
+            if (leastRecent is null || slot.Admission < leastRecent.Admission) leastRecent = slot;
             var shared = _options.PrefixSharing ? CommonPrefix(prompt, slot.Tokens, slot.Decoded) : 0;
-            if (shared > bestShared || (shared == bestShared && slot.Admission < best!.Admission))
+            if (shared * 2 >= prompt.Length && shared > mostShared)
             {
-                best = slot;
-                bestShared = shared;
+                similar = slot;
+                mostShared = shared;
             }
         }
-        return best;
+        return similar ?? leastRecent;
     }
 
     private void Start(EngineSequence slot, EngineRequest request)
@@ -80,7 +88,8 @@ public sealed partial class BatchedEngine
         }
 
         slot.Begin(request, _model.Vocab, ++_admissions);
-        if (source is not null && sourceLength > keep && (source.Decoded >= sourceLength || sourceLength >= _options.MinSharedPrefix))
+        // A copy moves the source's whole KV stream: for a prefix shorter than MinSharedPrefix computing it costs less.
+        if (source is not null && sourceLength > keep && sourceLength >= _options.MinSharedPrefix)
         {
             _context.RemoveSequence(slot.Id);
             slot.ClearCache();

@@ -187,7 +187,7 @@ public sealed partial class BatchedEngine
     private void FailChunk(int start, int count, DecodeStatus status)
     {
         var message = status == DecodeStatus.NoKvSlot
-            ? $"llama_decode found no KV space even for one token (Teacher:ParallelSequences × Teacher:ContextPerSequence = {_options.ParallelSequences * _options.ContextPerSequence} cells)"
+            ? $"llama_decode found no KV space even for one token ((Teacher:ParallelSequences + Teacher:PrefixCacheSlots) × Teacher:ContextPerSequence = {_options.SlotCount * _options.ContextPerSequence} cells)"
             : $"llama_decode failed ({status}) for this request's tokens: {Native.NativeLog.TakeRecentProblems()}";
         LogDecodeFailed(_logger, status, count);
         var failed = new HashSet<EngineSequence>();

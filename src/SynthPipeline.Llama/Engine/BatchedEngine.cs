@@ -88,8 +88,8 @@ public sealed partial class BatchedEngine : IDisposable
         _samplesOnThreads = samplingThreads > 1 && model.Vocab.TokenCount >= _options.ParallelSamplingMinVocabulary;
         _context = LlamaContext.Create(model, new LlamaContextOptions
         {
-            ContextSize = checked(_options.ParallelSequences * _options.ContextPerSequence),
-            SequenceCount = _options.ParallelSequences,
+            ContextSize = checked(_options.SlotCount * _options.ContextPerSequence),
+            SequenceCount = _options.SlotCount,
             BatchSize = _options.BatchSize,
             MicroBatchSize = _options.MicroBatchSize,
             Threads = _options.Threads,
@@ -110,7 +110,7 @@ public sealed partial class BatchedEngine : IDisposable
         }
         _batch = new LlamaBatch(_options.BatchSize);
         _tokenOwner = new EngineSequence[_options.BatchSize];
-        _slots = Enumerable.Range(0, _options.ParallelSequences).Select(i => new EngineSequence(i)).ToArray();
+        _slots = Enumerable.Range(0, _options.SlotCount).Select(i => new EngineSequence(i)).ToArray();
         _rates = new RateMeter(_time, TimeSpan.FromSeconds(5));
         _thread = new Thread(Run) { IsBackground = true, Name = "synth-engine" };
         _thread.Start();
@@ -187,7 +187,7 @@ public sealed partial class BatchedEngine : IDisposable
         var (promptRate, generatedRate) = _rates.Rates(prompt, generated);
         return new EngineMetrics(
             Volatile.Read(ref _queueDepth), Volatile.Read(ref _active), promptRate, generatedRate,
-            Interlocked.Read(ref _kvHeld), (long)_options.ParallelSequences * _options.ContextPerSequence,
+            Interlocked.Read(ref _kvHeld), (long)_options.SlotCount * _options.ContextPerSequence,
             prompt, Interlocked.Read(ref _promptReused), generated, Interlocked.Read(ref _backendSampled),
             Interlocked.Read(ref _decodes), Interlocked.Read(ref _completed), Interlocked.Read(ref _failed))
         {

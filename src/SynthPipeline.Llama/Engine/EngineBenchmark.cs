@@ -68,8 +68,9 @@ public static class EngineBenchmark
             ParallelSequences = parallel,
             ContextPerSequence = promptTokens + generatedTokens + 1,
             BatchSize = Math.Max(engineOptions.BatchSize, parallel),
-            // Random prompts share nothing; sharing would only cost the search.
+            // Random prompts share nothing; sharing would only cost the search, and cache slots only memory.
             PrefixSharing = false,
+            PrefixCacheSlots = 0,
         };
         using var engine = new BatchedEngine(model, options, timeProvider: time);
         var rng = new Random(seed);

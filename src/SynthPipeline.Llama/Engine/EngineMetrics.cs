@@ -9,7 +9,7 @@ namespace SynthPipeline.Llama.Engine;
 /// <param name="PromptTokensPerSecond">Prompt tokens computed per second (reused prefix tokens are not counted).</param>
 /// <param name="GeneratedTokensPerSecond">Tokens sampled per second across all sequences.</param>
 /// <param name="KvPositionsHeld">KV positions held by all sequences, active and cached; a shared prefix counts once per sequence.</param>
-/// <param name="KvPositionsCapacity">Parallel sequences × context per sequence.</param>
+/// <param name="KvPositionsCapacity">Sequence slots (parallel and prefix-cache) × context per sequence.</param>
 /// <param name="PromptTokensProcessed">Prompt tokens computed.</param>
 /// <param name="PromptTokensReused">Prompt tokens whose KV was shared from another sequence or kept from an earlier request.</param>
 /// <param name="GeneratedTokens">Tokens sampled.</param>

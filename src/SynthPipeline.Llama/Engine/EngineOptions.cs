@@ -3,8 +3,8 @@ using SynthPipeline.Core.Options;
 namespace SynthPipeline.Llama.Engine;
 
 /// <summary>
-/// Settings of <see cref="BatchedEngine"/>. The KV cache holds <see cref="ParallelSequences"/> ×
-/// <see cref="ContextPerSequence"/> cells, one KV stream per sequence.
+/// Settings of <see cref="BatchedEngine"/>. The KV cache holds <see cref="SlotCount"/> ×
+/// <see cref="ContextPerSequence"/> cells, one KV stream per sequence slot.
 /// Validation messages name the <c>Teacher:</c> configuration keys these come from.
 /// </summary>
 public sealed record EngineOptions
@@ -83,8 +83,22 @@ public sealed record EngineOptions
     /// <summary>Reuse the KV of a prompt prefix another sequence already computed instead of computing it again.</summary>
     public bool PrefixSharing { get; init; } = true;
 
-    /// <summary>Shortest shared prefix worth waiting for while another sequence is still computing it.</summary>
+    /// <summary>
+    /// Shortest prefix worth taking from another sequence: waited for while that sequence still computes it, copied
+    /// once it has (a copy moves the source's whole KV stream, which costs more than computing a few tokens).
+    /// </summary>
     public int MinSharedPrefix { get; init; } = 16;
+
+    /// <summary>
+    /// Sequence slots beyond <see cref="ParallelSequences"/> that keep the KV of finished requests as a prompt cache.
+    /// At most ParallelSequences requests run at once, over ParallelSequences + this many slots: with few sequences,
+    /// the few-shot headers of a run's kinds of request (Self-Instruct's lists, classification and examples) then stay
+    /// cached instead of evicting each other. Each slot holds <see cref="ContextPerSequence"/> KV cells.
+    /// </summary>
+    public int PrefixCacheSlots { get; init; }
+
+    /// <summary>Sequence slots (llama.cpp sequence ids and KV streams): the parallel ones and the prefix caches.</summary>
+    public int SlotCount => ParallelSequences + PrefixCacheSlots;
 
     public const int MaxParallelSequences = 256;
 
@@ -102,6 +116,9 @@ public sealed record EngineOptions
         if (Threads < 0) p.Add($"Teacher:Threads={Threads}: must be 0 (all cores) or more");
         if (PrefillBudget < 0) p.Add($"Teacher:PrefillBudget={PrefillBudget}: must be 0 (no budget) or more");
         if (MinSharedPrefix < 1) p.Add($"Teacher:MinSharedPrefix={MinSharedPrefix}: must be at least 1");
+        if (PrefixCacheSlots < 0) p.Add($"Teacher:PrefixCacheSlots={PrefixCacheSlots}: must be 0 (none) or more");
+        else if (ParallelSequences + PrefixCacheSlots > MaxParallelSequences)
+            p.Add($"Teacher:PrefixCacheSlots={PrefixCacheSlots}: with Teacher:ParallelSequences ({ParallelSequences}) it makes more than llama.cpp's {MaxParallelSequences} sequences");
         if (TopKInGraph && BackendSampling == true) p.Add("Teacher:Sampling: the top-k in the graph (topkingraph) and the whole chain in the graph (graph) exclude each other");
         return p;
     }

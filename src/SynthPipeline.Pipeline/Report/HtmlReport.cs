@@ -70,7 +70,7 @@ public sealed class HtmlReport(string title)
         return new XElement(svg + "svg", new XAttribute("width", width), new XAttribute("height", height), new XAttribute("role", "img"),
             new XElement(svg + "path", new XAttribute("class", "line"), new XAttribute("d", path)),
             // The x range rides in the axis label: the chart is read as "how did it go from first to last".
-            new XElement(svg + "text", new XAttribute("x", left), new XAttribute("y", height - 8), FormattableString.Invariant($"{xLabel}, {points.Min(p => p.X):0.##} to {points.Max(p => p.X):0.##}")),
+            new XElement(svg + "text", new XAttribute("x", left), new XAttribute("y", height - 8), FormattableString.Invariant($"{xLabel}, {x0:0.##} to {points.Max(p => p.X):0.##}")),
             new XElement(svg + "text", new XAttribute("x", 0), new XAttribute("y", 14), FormattableString.Invariant($"{yLabel} {y1:0.###}")),
             new XElement(svg + "text", new XAttribute("x", 0), new XAttribute("y", height - bottom), FormattableString.Invariant($"{y0:0.###}")));
     }

@@ -1,11 +1,5 @@
 using System.Xml.Linq;
-using Microsoft.Extensions.Logging.Abstractions;
 using PuppeteerSharp;
-using SynthPipeline.Core.Options;
-using SynthPipeline.Pipeline.Augment;
-using SynthPipeline.Pipeline.SelfInstruct;
-using SynthPipeline.Pipeline.Teacher;
-using SynthPipeline.Pipeline.Tests.Augment;
 
 namespace SynthPipeline.Pipeline.Tests.Output;
 
@@ -30,21 +24,9 @@ public sealed class ReportInBrowserTests(ChromiumBrowser chromium) : IClassFixtu
         return new ScriptedTeacher(prompt => inner.Answer(prompt).Replace("Draw a picture of", "Draw a picture from " + LongUrl + " of", StringComparison.Ordinal));
     }
 
-    private async Task<string> GenerateReportAsync()
-    {
-        using (var run = SelfInstructRun.Open(new GenerateOptions { Count = 10, Output = _dir, RunName = "g", Seed = 4, RequestsInFlight = 2 }, new TeacherOptions(), null, TimeProvider.System))
-            await run.RunAsync(new RunTeacher(TeacherWithLongTokens(), "scripted", false, t => t.Length / 4), NullLoggerFactory.Instance, CancellationToken.None);
-        return Path.Combine(_dir, "g", "report.html");
-    }
+    private async Task<string> GenerateReportAsync() => Path.Combine(await ReportRuns.GenerateAsync(_dir, TeacherWithLongTokens()), "report.html");
 
-    private async Task<string> AugmentReportAsync()
-    {
-        var corpus = TestCorpus.Create(Path.Combine(_dir, "corpus"), problems: false);
-        using (var run = AugmentRun.Open(new AugmentOptions { Corpus = corpus, ChunkTokens = 12, ChunkOverlapTokens = 3, Seed = 5, ChunksInFlight = 3, Output = _dir, RunName = "a" },
-                   new TeacherOptions(), null, TimeProvider.System))
-            await run.RunAsync(new RunTeacher(ScriptedTeacher.Good(), "scripted", false, t => t.Split(' ').Length), NullLoggerFactory.Instance, CancellationToken.None);
-        return Path.Combine(_dir, "a", "report.html");
-    }
+    private async Task<string> AugmentReportAsync() => Path.Combine(await ReportRuns.AugmentAsync(_dir), "report.html");
 
     /// <summary>The sample rows as the markup holds them: class, reason and the row's whole text, in order.</summary>
     private static List<(bool Accepted, string Reason, string Text)> MarkupRows(string path)

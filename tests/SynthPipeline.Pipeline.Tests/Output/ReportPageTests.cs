@@ -1,11 +1,6 @@
 using System.Xml.Linq;
-using Microsoft.Extensions.Logging.Abstractions;
-using SynthPipeline.Core.Options;
 using SynthPipeline.Pipeline.Augment;
 using SynthPipeline.Pipeline.Report;
-using SynthPipeline.Pipeline.SelfInstruct;
-using SynthPipeline.Pipeline.Teacher;
-using SynthPipeline.Pipeline.Tests.Augment;
 using SynthPipeline.Pipeline.Tests.SelfInstruct;
 
 namespace SynthPipeline.Pipeline.Tests.Output;
@@ -41,9 +36,7 @@ public sealed class ReportPageTests : IDisposable
     [Fact]
     public async Task GenerateReport_HasTheFunnelChartsAndARowPerAcceptedAndRejectedRecord()
     {
-        using (var run = SelfInstructRun.Open(new GenerateOptions { Count = 10, Output = _dir, RunName = "g", Seed = 4, RequestsInFlight = 2 }, new TeacherOptions(), null, TimeProvider.System))
-            await run.RunAsync(new RunTeacher(SelfInstructRunTests.SelfInstructTeacher(), "scripted", false, t => t.Length / 4), NullLoggerFactory.Instance, CancellationToken.None);
-        using var store = State.RunStore.Open(Path.Combine(_dir, "g"));
+        using var store = State.RunStore.Open(await ReportRuns.GenerateAsync(_dir, SelfInstructRunTests.SelfInstructTeacher()));
 
         var page = Page(Path.Combine(_dir, "g", "report.html"));
 
@@ -75,11 +68,7 @@ public sealed class ReportPageTests : IDisposable
     [Fact]
     public async Task AugmentReport_HasKindsMixAndProvenanceInEverySample()
     {
-        var corpus = TestCorpus.Create(Path.Combine(_dir, "corpus"), problems: false);
-        using (var run = AugmentRun.Open(new AugmentOptions { Corpus = corpus, ChunkTokens = 12, ChunkOverlapTokens = 3, Seed = 5, ChunksInFlight = 3, Output = _dir, RunName = "a" },
-                   new TeacherOptions(), null, TimeProvider.System))
-            await run.RunAsync(new RunTeacher(ScriptedTeacher.Good(), "scripted", false, t => t.Split(' ').Length), NullLoggerFactory.Instance, CancellationToken.None);
-        using var store = State.RunStore.Open(Path.Combine(_dir, "a"));
+        using var store = State.RunStore.Open(await ReportRuns.AugmentAsync(_dir));
 
         var page = Page(Path.Combine(_dir, "a", "report.html"));
 

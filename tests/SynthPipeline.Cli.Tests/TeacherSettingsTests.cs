@@ -42,12 +42,18 @@ public sealed class TeacherSettingsTests
         Assert.Empty(engine.Problems());
     }
 
+    private static SynthPipeline.Llama.Engine.EngineOptions LocalTeacherEngine(Dictionary<string, string?> values) =>
+        SynthPipeline.Pipeline.Teacher.LocalTeacher.ToEngineOptions(Bind(new(values) { ["Teacher:BatchSize"] = "512" }).Validate()).Validate();
+
     [Fact]
     public void Teacher_PrefixCacheSlots_ReachTheEngineAndAreCountedAgainstLlamaCppsSequenceLimit()
     {
         var engine = SynthPipeline.Pipeline.Teacher.LocalTeacher.ToEngineOptions(Bind(new() { ["Teacher:PrefixCacheSlots"] = "6", ["Teacher:ParallelSequences"] = "2" }).Validate());
         Assert.Equal((2, 6, 8), (engine.ParallelSequences, engine.PrefixCacheSlots, engine.SlotCount));
-        Assert.Equal(4, new TeacherOptions().PrefixCacheSlots);
+        // Unset: 4, within llama.cpp's 256 sequences, so 256 parallel sequences still validate.
+        Assert.Equal(4, LocalTeacherEngine(new()).PrefixCacheSlots);
+        Assert.Equal(2, LocalTeacherEngine(new() { ["Teacher:ParallelSequences"] = "254" }).PrefixCacheSlots);
+        Assert.Equal(0, LocalTeacherEngine(new() { ["Teacher:ParallelSequences"] = "256" }).PrefixCacheSlots);
 
         var e = Assert.Throws<OptionsValidationError>(() => Bind(new() { ["Teacher:PrefixCacheSlots"] = "8", ["Teacher:ParallelSequences"] = "250", ["Teacher:BatchSize"] = "512" }).Validate());
         Assert.Contains("Teacher:PrefixCacheSlots: 8 with Teacher:ParallelSequences (250) makes more than llama.cpp's 256 sequences", e.Message, StringComparison.Ordinal);

@@ -109,9 +109,16 @@ public sealed class TeacherOptions
     /// <summary>
     /// Sequence slots beyond ParallelSequences that only keep finished requests' prompts as a prefix cache, so that
     /// with few sequences the few-shot headers of each kind of request stay cached; each holds ContextPerSequence KV cells.
+    /// Unset: <see cref="DefaultPrefixCacheSlots"/>, fewer where ParallelSequences leaves less room under llama.cpp's 256 sequences.
     /// </summary>
     [Range(0, 255)]
-    public int PrefixCacheSlots { get; set; } = 4;
+    public int? PrefixCacheSlots { get; set; }
+
+    /// <summary>The prefix cache slots when <see cref="PrefixCacheSlots"/> is unset: one per kind of Self-Instruct prompt.</summary>
+    public const int DefaultPrefixCacheSlots = 4;
+
+    /// <summary>The prefix cache slots the engine gets: the setting, or the default within llama.cpp's 256 sequences.</summary>
+    public int EffectivePrefixCacheSlots => PrefixCacheSlots ?? Math.Clamp(256 - ParallelSequences, 0, DefaultPrefixCacheSlots);
 
     /// <summary>Prompt tokens one decode step may carry besides the generating sequences (0: as many as the batch holds).</summary>
     [Range(0, 1_000_000)]
@@ -158,7 +165,7 @@ public sealed class TeacherOptions
         var labels = Endpoints.Select((e, i) => e.Label(i)).ToList();
         foreach (var duplicate in labels.GroupBy(l => l).Where(g => g.Count() > 1))
             errors.Add($"{Section}:Endpoints: the name '{duplicate.Key}' is used by {duplicate.Count()} endpoints; give each its own Name");
-        if (ParallelSequences + PrefixCacheSlots > 256)
+        if (ParallelSequences + EffectivePrefixCacheSlots > 256)
             errors.Add($"{Section}:PrefixCacheSlots: {PrefixCacheSlots} with {Section}:ParallelSequences ({ParallelSequences}) makes more than llama.cpp's 256 sequences");
         if (BatchSize < ParallelSequences)
             errors.Add($"{Section}:BatchSize: {BatchSize} is less than {Section}:ParallelSequences ({ParallelSequences}); every sequence needs a token in each step");

@@ -94,7 +94,7 @@ public sealed class LocalTeacher : IDisposable
             TopKInGraph = options.Sampling == SamplingMode.TopKInGraph,
             PrefixSharing = options.PrefixSharing,
             PrefillBudget = options.PrefillBudget,
-            PrefixCacheSlots = options.PrefixCacheSlots,
+            PrefixCacheSlots = options.EffectivePrefixCacheSlots,
             TopCandidates = options.TopCandidates.AsNullable(),
             OverlapText = options.OverlapText,
         };

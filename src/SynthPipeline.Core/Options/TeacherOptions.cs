@@ -65,8 +65,11 @@ public sealed class TeacherOptions
     [Range(-1, 100000)]
     public int GpuLayers { get; set; } = -1;
 
+    /// <summary>llama.cpp's most sequences in one context: the parallel ones and the prefix caches together.</summary>
+    public const int MaxSequences = 256;
+
     /// <summary>Sequences the engine decodes together (continuous batching); llama.cpp allows up to 256.</summary>
-    [Range(1, 256)]
+    [Range(1, MaxSequences)]
     public int ParallelSequences { get; set; } = 4;
 
     /// <summary>Tokens (prompt plus output) each sequence may hold; the KV cache holds (ParallelSequences + PrefixCacheSlots) times this.</summary>
@@ -118,7 +121,7 @@ public sealed class TeacherOptions
     public const int DefaultPrefixCacheSlots = 4;
 
     /// <summary>The prefix cache slots the engine gets: the setting, or the default within llama.cpp's 256 sequences.</summary>
-    public int EffectivePrefixCacheSlots => PrefixCacheSlots ?? Math.Clamp(256 - ParallelSequences, 0, DefaultPrefixCacheSlots);
+    public int EffectivePrefixCacheSlots => PrefixCacheSlots ?? Math.Clamp(MaxSequences - ParallelSequences, 0, DefaultPrefixCacheSlots);
 
     /// <summary>Prompt tokens one decode step may carry besides the generating sequences (0: as many as the batch holds).</summary>
     [Range(0, 1_000_000)]
@@ -165,8 +168,8 @@ public sealed class TeacherOptions
         var labels = Endpoints.Select((e, i) => e.Label(i)).ToList();
         foreach (var duplicate in labels.GroupBy(l => l).Where(g => g.Count() > 1))
             errors.Add($"{Section}:Endpoints: the name '{duplicate.Key}' is used by {duplicate.Count()} endpoints; give each its own Name");
-        if (ParallelSequences + EffectivePrefixCacheSlots > 256)
-            errors.Add($"{Section}:PrefixCacheSlots: {PrefixCacheSlots} with {Section}:ParallelSequences ({ParallelSequences}) makes more than llama.cpp's 256 sequences");
+        if (ParallelSequences + EffectivePrefixCacheSlots > MaxSequences)
+            errors.Add($"{Section}:PrefixCacheSlots: {PrefixCacheSlots} with {Section}:ParallelSequences ({ParallelSequences}) makes more than llama.cpp's {MaxSequences} sequences");
         if (BatchSize < ParallelSequences)
             errors.Add($"{Section}:BatchSize: {BatchSize} is less than {Section}:ParallelSequences ({ParallelSequences}); every sequence needs a token in each step");
         if (errors.Count > 0) throw new OptionsValidationError(errors);

@@ -97,7 +97,9 @@ public sealed class SelfInstructRunTests : IDisposable
         var stopped = await RunAsync(Options("broken"), null, stopping, stop.Token);
         Assert.True(stopped.Cancelled);
         using (var partial = RunStore.Open(Path.Combine(_dir, "broken")))
-            Assert.True(partial.Instructions().Count < 12, "the run ended before the cancellation");
+            // Unfinished means instructions without their examples: with an instant teacher the lists can run ahead
+            // and all 12 instructions be accepted before the cancellation, their examples still to come.
+            Assert.True(partial.Instructions().Count(i => i.Status != InstructionStatus.Pending) < 12, "the run ended before the cancellation");
         var resumed = await RunAsync(Options("ignored", count: 99), "broken", SelfInstructTeacher());
 
         Assert.False(resumed.Cancelled);
